@@ -1,0 +1,5 @@
+import sys
+
+from bielik.cli import main
+
+sys.exit(main())

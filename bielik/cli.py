@@ -1,0 +1,118 @@
+"""The `bielik` command: run chapters, build the book, print recorded figures, clean up."""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from bielik.scales import DEFAULT_SCALE, SCALES
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", default=DEFAULT_SCALE, help=f"one of {', '.join(SCALES)} (default {DEFAULT_SCALE})")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--only", nargs="+", metavar="NN", help="run only these chapters, e.g. --only 03 04")
+    g.add_argument("--from", dest="start_from", metavar="NN", help="run this chapter and every later one")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override a chapter parameter, e.g. -p max_steps 200 (repeatable)")
+    p.add_argument("--run-dir", type=Path, help="run folder (default runs/<scale>)")
+    p.add_argument("--out", type=Path, help="where executed notebooks go (default book/chapters)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bielik", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _run_args(sub.add_parser("run", help="execute the chapters with papermill"))
+    book = sub.add_parser("book", help="run the chapters, then build the HTML book")
+    _run_args(book)
+    book.add_argument("--no-run", action="store_true", help="build from the chapters already executed")
+    m = sub.add_parser("metrics", help="print every recorded figure as JSON lines")
+    m.add_argument("--scale", default=DEFAULT_SCALE)
+    m.add_argument("--run-dir", type=Path)
+    c = sub.add_parser("clean", help="remove run folders, executed chapters and the built book")
+    c.add_argument("--scale", help="remove only runs/<scale> (default: all runs)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from bielik.artifacts import MissingArtifact
+    from bielik.scales import ScaleError, get_scale
+
+    try:
+        if args.command in ("run", "book"):
+            return _run(args)
+        if args.command == "metrics":
+            return _metrics(args)
+        if args.command == "clean":
+            return _clean(args)
+    except (ScaleError, KeyError, MissingArtifact, ValueError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"bielik {args.command}: {msg}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args) -> int:
+    from bielik.book import BookBuildFailed, build_book
+    from bielik.runner import ChapterFailed, parse_value, run_chapters
+    from bielik.scales import get_scale
+
+    get_scale(args.scale)
+    if not (args.command == "book" and args.no_run):
+        params = {name: parse_value(value) for name, value in args.parameter}
+        try:
+            run_chapters(args.scale, only=args.only, start_from=args.start_from, params=params,
+                         out_dir=args.out, run_dir=args.run_dir)
+        except ChapterFailed as e:
+            print(f"bielik {args.command}: {e}", file=sys.stderr)
+            return 1
+    if args.command == "book":
+        try:
+            build_book()
+        except BookBuildFailed as e:
+            print(f"bielik book: {e}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _metrics(args) -> int:
+    from bielik.metrics import figures
+    from bielik.paths import runs_dir
+    from bielik.scales import get_scale
+
+    get_scale(args.scale)
+    run = runs_dir(args.scale, args.run_dir)
+    if not (run / "metrics").is_dir():
+        raise ValueError(f"no figures recorded in {run / 'metrics'}: run the chapters first "
+                         f"(bielik run --scale {args.scale})")
+    for fig in figures(run):
+        print(json.dumps(fig, ensure_ascii=False))
+    return 0
+
+
+def _clean(args) -> int:
+    from bielik.paths import repo_root
+    from bielik.scales import get_scale
+
+    root = repo_root()
+    if args.scale:
+        get_scale(args.scale)
+        targets = [root / "runs" / args.scale]
+    else:
+        targets = [root / "runs"]
+    targets += [root / "_build", *sorted((root / "book" / "chapters").glob("*.ipynb"))]
+    for t in targets:
+        if t.is_dir():
+            shutil.rmtree(t)
+            print(f"removed {t}/")
+        elif t.exists():
+            t.unlink()
+            print(f"removed {t}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

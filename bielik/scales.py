@@ -1,0 +1,88 @@
+"""The four scales and every chapter's preset parameters: the one place where sizes are set.
+
+A notebook's `parameters` cell holds `scale`, `run_dir`, `seed` and its own overrides, each None by
+default; `resolve` turns None into the preset of the chosen scale and rejects what it does not know.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_SCALE = "tiny"
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    purpose: str
+    hardware: str
+    budget: str
+    data: str
+    model: str
+    offline: bool  # True: nothing may touch the network (HF_HUB_OFFLINE=1)
+
+
+SCALES: dict[str, Scale] = {
+    s.name: s
+    for s in [
+        Scale("ci", "the test suite executes every chapter end to end",
+              "any CPU, 2 cores", "whole book under 10 min",
+              "a few hundred documents from the repository's data/",
+              "models of ~1M parameters trained from scratch", offline=True),
+        Scale("tiny", "the published book and course sessions: real training, visible learning",
+              "a laptop CPU, 2 cores", "whole book under 45 min",
+              "the repository's data/ (Polish and English, tens of MB)",
+              "models of a few million parameters trained from scratch", offline=True),
+        Scale("small", "a ~100-300M model on hub data",
+              "one GPU", "hours",
+              "hub datasets through the same loaders",
+              "a ~100-300M Mistral-architecture model", offline=False),
+        Scale("full", "the paper's recipe, configs and launch scripts",
+              "a GPU cluster, multi-node", "weeks (the report: 198B tokens x 2 epochs)",
+              "the report's mix: 90B Polish tokens + English + instructions",
+              "Mistral-7B-v0.2 up-scaled to 50 layers (11.17B)", offline=False),
+    ]
+}
+
+# chapter id -> scale -> {parameter: value}. Every scale names the same parameters.
+PRESETS: dict[str, dict[str, dict[str, object]]] = {
+    "00_overview": {
+        "ci": {"dpi": 60},
+        "tiny": {"dpi": 110},
+        "small": {"dpi": 110},
+        "full": {"dpi": 110},
+    },
+}
+
+# Parameters every chapter has, besides its own.
+COMMON = ("scale", "run_dir", "seed")
+
+
+class ScaleError(ValueError):
+    """An unknown scale or parameter, said with the name that was wrong and the names that exist."""
+
+
+def get_scale(name: str) -> Scale:
+    if name not in SCALES:
+        raise ScaleError(f"unknown scale {name!r}: choose one of {', '.join(SCALES)}")
+    return SCALES[name]
+
+
+def preset(chapter: str, scale: str) -> dict[str, object]:
+    """The preset parameters of `chapter` at `scale` (a copy)."""
+    get_scale(scale)
+    if chapter not in PRESETS:
+        raise ScaleError(f"chapter {chapter!r} has no presets in bielik/scales.py "
+                         f"(known: {', '.join(PRESETS)})")
+    return dict(PRESETS[chapter][scale])
+
+
+def resolve(chapter: str, scale: str, overrides: dict[str, object] | None = None) -> dict[str, object]:
+    """The chapter's parameters at `scale`: the preset, with every override that is not None applied."""
+    params = preset(chapter, scale)
+    for name, value in (overrides or {}).items():
+        if name not in params:
+            raise ScaleError(f"chapter {chapter} has no parameter {name!r} "
+                             f"(its parameters: {', '.join(list(COMMON) + list(params))})")
+        if value is not None:
+            params[name] = value
+    return params

@@ -1,0 +1,97 @@
+"""What a chapter's second cell calls: `ch = bielik.start("04", scale=scale, run_dir=run_dir, seed=seed, ...)`.
+
+It checks the scale and the overrides, switches the hub off at the offline scales, seeds the random
+generators, and hands back the chapter's folders, parameters and a way to record figures.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+from bielik import metrics
+from bielik.artifacts import MissingArtifact
+from bielik.chapters import Chapter, get_chapter
+from bielik.paths import repo_root, runs_dir
+from bielik.scales import Scale, get_scale, resolve
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+@dataclass
+class Session:
+    chapter: Chapter
+    scale: Scale
+    params: SimpleNamespace
+    run: Path  # runs/<scale>: every chapter's folder and the metrics
+    seed: int
+
+    @property
+    def dir(self) -> Path:
+        """This chapter's own artifact folder, runs/<scale>/<chapter id>/."""
+        d = self.run / self.chapter.id
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def record(self, name: str, value, unit: str = "", note: str = "") -> None:
+        """Record a headline figure in runs/<scale>/metrics/<chapter>.json."""
+        metrics.record(self.run, self.chapter.id, name, value, unit, note)
+
+    def require(self, chapter: str, relpath: str) -> Path:
+        """An artifact of an earlier chapter; if missing, an error naming the chapter to run first."""
+        src = get_chapter(chapter)
+        path = self.run / src.id / relpath
+        if not path.exists():
+            raise MissingArtifact(
+                f"chapter {self.chapter.number} ({self.chapter.title}) needs {path}, which chapter "
+                f"{src.number} ({src.title}) writes. Run it first: "
+                f"bielik run --scale {self.scale.name} --only {src.number}")
+        return path
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={v!r}" for k, v in vars(self.params).items())
+        try:  # the published page shows runs/<scale>, not the path of the machine that ran it
+            run = self.run.relative_to(repo_root())
+        except ValueError:
+            run = self.run
+        return (f"chapter {self.chapter.id} at scale {self.scale.name!r}, seed {self.seed}\n"
+                f"  run folder: {run}\n  parameters: {ps}")
+
+
+def start(chapter: str, scale: str, run_dir: str | None = None, seed: int = 0, **overrides) -> Session:
+    """Begin a chapter at `scale`; `overrides` are the chapter's own parameters (None = the preset)."""
+    sc = get_scale(scale)
+    ch = get_chapter(chapter)
+    params = resolve(ch.id, sc.name, overrides)
+    if sc.offline:
+        go_offline()
+    seed_everything(int(seed))
+    run = runs_dir(sc.name, run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    return Session(ch, sc, SimpleNamespace(**params), run, int(seed))
+
+
+def go_offline() -> None:
+    """Switch the Hugging Face hub off, also for libraries that were imported already."""
+    os.environ.update(OFFLINE_ENV)
+    if "huggingface_hub" in sys.modules:  # it reads the variable once, at import
+        import huggingface_hub.constants as c
+        c.HF_HUB_OFFLINE = True
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    try:
+        import numpy as np
+        np.random.seed(seed)
+    except ImportError:
+        pass
+    try:
+        import torch
+        torch.manual_seed(seed)
+    except ImportError:
+        pass

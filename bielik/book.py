@@ -12,7 +12,7 @@ class BookBuildFailed(RuntimeError):
     pass
 
 
-def build_book(root: Path | None = None, stream=sys.stdout) -> Path:
+def build_book(root: Path | None = None) -> Path:
     """Build the HTML book under <root>/_build/html and return the path of its index page."""
     root = Path(root or repo_root())
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -24,5 +24,5 @@ def build_book(root: Path | None = None, stream=sys.stdout) -> Path:
         raise BookBuildFailed(f"jupyter-book build failed (exit {proc.returncode}); "
                               f"reports are in {root / '_build/html/reports'}\n{tail}")
     index = root / "_build" / "html" / "index.html"
-    print(f"book built: {index}", file=stream)
+    print(f"book built: {index}")
     return index

@@ -79,11 +79,12 @@ def assign_parameters(chapters: list[Chapter], params: dict[str, object],
 def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from: str | None = None,
                  params: dict[str, object] | None = None, out_dir: Path | None = None,
                  run_dir: Path | None = None, notebooks_dir: Path | None = None,
-                 stream: TextIO = sys.stdout) -> list[Result]:
+                 stream: TextIO | None = None) -> list[Result]:
     """Execute the selected chapters at `scale`; raise ChapterFailed at the first failure."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    stream = stream or sys.stdout
     sc = get_scale(scale)
     notebooks_dir = Path(notebooks_dir or repo_root() / "notebooks")
     out_dir = Path(out_dir or repo_root() / "book" / "chapters")
@@ -111,7 +112,8 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
         except PapermillExecutionError as e:
             dt = time.perf_counter() - t0
             print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
-            raise ChapterFailed(ch, f"cell {e.cell_index} (execution count {e.exec_count}) raised "
+            first_line = (e.source or "").strip().splitlines()[0] if (e.source or "").strip() else ""
+            raise ChapterFailed(ch, f"the cell [{e.exec_count}] that starts `{first_line[:80]}` raised "
                                     f"{e.ename}: {e.evalue}", output) from None
         except Exception as e:  # a dead kernel, a timeout, an unreadable notebook
             dt = time.perf_counter() - t0

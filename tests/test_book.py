@@ -1,0 +1,134 @@
+"""The whole book at `ci` scale: every chapter executed through the runner, the book built with
+-W -n --keep-going, and the built pages opened in headless Chromium."""
+import functools
+import http.server
+import shutil
+import threading
+import time
+
+import pytest
+
+from bielik.book import build_book
+from bielik.chapters import available
+from bielik.runner import run_chapters
+from conftest import ROOT, TIMINGS
+
+pytestmark = pytest.mark.book
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory):
+    """A copy of the book's sources in a temporary root, so the tests never overwrite book/chapters/."""
+    root = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("*.ipynb", "_build"))
+    t0 = time.perf_counter()
+    results = run_chapters("ci", out_dir=root / "book" / "chapters", run_dir=root / "runs" / "ci")
+    TIMINGS["every chapter at ci"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    index = build_book(root)
+    TIMINGS["book build"] = time.perf_counter() - t0
+    return root, results, index
+
+
+def test_every_chapter_ran_at_ci(book):
+    _, results, _ = book
+    assert [r.chapter.id for r in results] == [c.id for c in available()]
+    assert all(r.output.exists() for r in results)
+
+
+def test_book_built_with_every_chapter(book):
+    root, results, index = book
+    assert index.exists()
+    for r in results:
+        assert (root / "_build" / "html" / "book" / "chapters" / f"{r.chapter.id}.html").exists()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser(book):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("Chromium and chromedriver are needed for the browser test: "
+                    "apt-get install chromium chromium-driver (bash run.sh test does it as root)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    root, _, _ = book
+    handler = functools.partial(QuietHandler, directory=str(root / "_build" / "html"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    # The machine has no network: without these flags Chromium keeps trying to reach Google's hosts.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1024"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver, f"http://127.0.0.1:{server.server_port}"
+    driver.quit()
+    server.shutdown()
+
+
+def pages(book):
+    root, results, _ = book
+    return ["book/intro.html", "book/how_to_run.html", "book/course_guide.html", "book/references.html"] + [
+        f"book/chapters/{r.chapter.id}.html" for r in results]
+
+
+def open_page(browser, page):
+    """Load a page and wait until it has a body and its images are done (index.html redirects first)."""
+    driver, base = browser
+    driver.get(f"{base}/{page}")
+    ready = "return document.readyState === 'complete' && !!document.querySelector('.bd-article')"
+    loaded = "return Array.from(document.images).every(i => i.complete)"
+    for _ in range(100):
+        if driver.execute_script(ready) and driver.execute_script(loaded):
+            return driver
+        time.sleep(0.1)
+    raise AssertionError(f"{page} did not finish loading (now at {driver.current_url})")
+
+
+def test_pages_have_the_title_and_no_traceback(book, browser):
+    for page in pages(book):
+        driver = open_page(browser, page)
+        assert "Bielik 11B v2, rebuilt" in driver.title, page
+        body = driver.find_element("tag name", "body").text
+        assert "Traceback" not in body and "Error" not in driver.title, page
+        assert not driver.find_elements("css selector", ".output.traceback, .output.error"), page
+
+
+def test_index_redirects_to_the_intro(book, browser):
+    driver = open_page(browser, "index.html")
+    assert driver.current_url.endswith("/book/intro.html")
+    assert "Who it is for" in driver.find_element("tag name", "body").text
+
+
+def test_chapter_figures_render(book, browser):
+    _, results, _ = book
+    for r in results:
+        driver = open_page(browser, f"book/chapters/{r.chapter.id}.html")
+        widths = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.cell_output img')).map(i => i.naturalWidth)")
+        assert widths and all(w > 0 for w in widths), (r.chapter.id, widths)
+
+
+def test_overview_shows_computed_parameters_and_buttons(book, browser):
+    driver = open_page(browser, "book/chapters/00_overview.html")
+    body = driver.find_element("tag name", "body").text
+    assert "11,168,796,672" in body  # computed by the notebook, not typed into the prose
+    html = driver.page_source
+    assert "00_overview.ipynb" in html  # the download button offers the notebook
+    assert "colab.research.google.com" in html and "mybinder.org" in html  # launch buttons
+
+
+def test_references_are_rendered(book, browser):
+    body = open_page(browser, "book/references.html").find_element("tag name", "body").text
+    assert "Bielik 11B v2 Technical Report" in body and "DPO-Positive" in body

@@ -1,0 +1,58 @@
+"""The source notebooks: clean, parameterised the same way, all in the table of contents."""
+import ast
+import json
+
+import pytest
+import yaml
+
+from bielik.chapters import CHAPTERS, available
+from bielik.scales import COMMON, PRESETS
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_source_notebook_has_no_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_code_cell_is_the_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    first = code_cells(nb)[0]
+    assert "parameters" in first["metadata"].get("tags", [])
+    assigned = {}
+    for node in ast.parse("".join(first["source"])).body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds assignments only"
+        assigned[node.targets[0].id] = ast.literal_eval(node.value)
+    own = set(PRESETS[path.stem]["tiny"])
+    assert set(assigned) == set(COMMON) | own
+    assert assigned["scale"] == "tiny" and assigned["run_dir"] is None
+    assert all(assigned[k] is None for k in own), "a chapter's own parameters default to None (= the preset)"
+    # the next code cell passes every one of them to bielik.start
+    start = "".join(code_cells(nb)[1]["source"])
+    for name in assigned:
+        assert f"{name}={name}" in start, f"{path.name}: bielik.start(...) does not pass {name}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_opens_with_a_level_one_title(path):
+    first = json.loads(path.read_text())["cells"][0]
+    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# ")
+
+
+def test_every_notebook_is_a_known_chapter_and_in_the_toc():
+    chapters = available()
+    assert [c.source() for c in chapters] == NOTEBOOKS
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    assert [f for f in files if f.startswith("book/chapters/")] == [f"book/chapters/{c.id}" for c in chapters]
+    assert all(c.id in PRESETS for c in chapters)
+    assert CHAPTERS[0].id == "00_overview"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bielik.book import build_book
+from bielik.book import BookBuildFailed, build_book
 from bielik.chapters import available
 from bielik.runner import run_chapters
 from conftest import ROOT, TIMINGS
@@ -132,3 +132,18 @@ def test_overview_shows_computed_parameters_and_buttons(book, browser):
 def test_references_are_rendered(book, browser):
     body = open_page(browser, "book/references.html").find_element("tag name", "body").text
     assert "Bielik 11B v2 Technical Report" in body and "DPO-Positive" in body
+
+
+def test_build_stops_on_a_warning(book, tmp_path):
+    root, _, _ = book
+    copy = tmp_path / "book"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("_build", "runs"))
+    with open(copy / "book" / "intro.md", "a") as f:
+        f.write("\nSee {doc}`no_such_page`.\n")
+    with pytest.raises(BookBuildFailed, match="unknown document: 'no_such_page'"):
+        build_book(copy)
+
+
+def test_build_names_chapters_not_executed_yet(tmp_path):
+    with pytest.raises(BookBuildFailed, match=r"not executed yet: 00 \(Overview\).*bielik run --only 00"):
+        build_book(tmp_path)

@@ -92,33 +92,40 @@ def looks_polish(text: str, min_ratio: float = 0.08) -> bool:
     return bool(words) and sum(w in POLISH_FUNCTION_WORDS for w in words) / len(words) >= min_ratio
 
 
+def clean_doc(doc: dict, min_chars: int = 200, seen: set | None = None) -> tuple[dict, Counter]:
+    """One document cleaned, with `dropped` set to the reason it is removed ("" when it is kept)."""
+    text, counts = clean_text(doc["text"])
+    reason = ""
+    if len(text) < min_chars:
+        reason = f"shorter than {min_chars} chars"
+    elif doc.get("lang", "pl") == "pl" and not looks_polish(text):
+        reason = "not Polish"
+    elif seen is not None:
+        key = hashlib.blake2b(re.sub(r"\W+", "", text.lower()).encode(), digest_size=16).digest()
+        if key in seen:
+            reason = "exact duplicate"
+        seen.add(key)
+    return {**doc, "text": text, "dropped": reason}, counts
+
+
 def clean_pool(docs: list[dict], min_chars: int = 200) -> tuple[list[dict], list[dict]]:
     """Clean every document; drop the too short, the non-Polish (for lang 'pl') and exact duplicates.
 
     Returns the kept documents (text replaced by the cleaned text) and a table: one row per step with
     the documents it touched and the amount it changed.
     """
-    totals, touched = Counter(), Counter()
-    dropped = Counter()
+    totals, touched, dropped = Counter(), Counter(), Counter()
     seen: set[bytes] = set()
     kept = []
     for doc in docs:
-        text, counts = clean_text(doc["text"])
+        cleaned, counts = clean_doc(doc, min_chars, seen)
         for step, n in counts.items():
             totals[step] += n
             touched[step] += n > 0
-        if len(text) < min_chars:
-            dropped[f"dropped: shorter than {min_chars} chars"] += 1
-            continue
-        if doc.get("lang", "pl") == "pl" and not looks_polish(text):
-            dropped["dropped: not Polish"] += 1
-            continue
-        key = hashlib.blake2b(re.sub(r"\W+", "", text.lower()).encode(), digest_size=16).digest()
-        if key in seen:
-            dropped["dropped: exact duplicate"] += 1
-            continue
-        seen.add(key)
-        kept.append({**doc, "text": text})
+        if cleaned["dropped"]:
+            dropped[f"dropped: {cleaned['dropped']}"] += 1
+        else:
+            kept.append(cleaned)
     table = [{"step": s, "documents changed": touched[s], "amount": totals[s]} for s in totals]
     table += [{"step": s, "documents changed": n, "amount": n} for s, n in dropped.items()]
     return kept, table

@@ -96,9 +96,11 @@ def _paragraphs(text: str, limit: int) -> Iterator[str]:
             yield para
 
 
-def _book_docs(source: str, group: str, text: str, lang: str = "pl") -> Iterator[dict]:
+def _book_docs(source: str, group: str, text: str, lang: str = "pl", group_every: int = 0) -> Iterator[dict]:
+    """The chunks of one text; `group_every` > 0 groups every that many consecutive chunks instead of the whole."""
     for i, piece in enumerate(chunk(text)):
-        yield {"id": f"{source}/{group}/{i}", "text": piece, "source": source, "group": group, "lang": lang}
+        g = f"{group}/{i // group_every}" if group_every else group
+        yield {"id": f"{source}/{group}/{i}", "text": piece, "source": source, "group": g, "lang": lang}
 
 
 # --- readers, one per source -------------------------------------------------------------------------
@@ -158,7 +160,8 @@ def read_wikipedia(folder: Path) -> Iterator[dict]:
 
 def read_law(folder: Path) -> Iterator[dict]:
     with open_text(folder / "kodeks_cywilny.md.gz") as f:
-        yield from _book_docs("law", "kodeks_cywilny", f.read())
+        # one code, but its parts are separate titles: groups of ten chunks let it appear in every split
+        yield from _book_docs("law", "kodeks_cywilny", f.read(), group_every=10)
 
 
 def read_oscar(folder: Path) -> Iterator[dict]:
@@ -243,3 +246,15 @@ def _spread(rows: list[dict], limit: int) -> list[dict]:
         out += [g[i] for g in lists if i < len(g)][: limit - len(out)]
         i += 1
     return out
+
+
+def load_hub(spec: str, limit: int = 0, split: str = "train") -> list[dict]:
+    """Documents of a hub dataset "name:config" (the `small` and `full` scales) or of a local folder of
+    json/parquet files, streamed, as the pool's dicts. The hub is off at `ci` and `tiny`."""
+    import datasets
+
+    name, _, config = spec.partition(":")
+    ds = datasets.load_dataset(name, config or None, split=split, streaming=True)
+    rows = ds.take(limit) if limit else ds
+    return [{"id": f"hub/{i}", "text": row["text"], "source": "hub", "group": f"hub{i}", "lang": "pl",
+             "origin": "web"} for i, row in enumerate(rows)]

@@ -50,7 +50,7 @@ def web_label(text: str) -> str:
 
 def source_label(doc: dict) -> str | None:
     """The label a document's source gives it, or None when it is not trained on."""
-    if doc["lang"] != "pl" or doc["source"] == "hplt":
+    if doc["lang"] != "pl" or doc["source"] in ("hplt", "hub"):
         return None
     if doc["source"] in EDITED_SOURCES:
         return "HIGH"

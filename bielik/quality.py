@@ -69,7 +69,7 @@ def mean_abs_shap(model, X: np.ndarray, names: list[str]) -> list[tuple[str, flo
     documents and classes; the bias column is left out."""
     from xgboost import DMatrix
 
-    contribs = model.get_booster().predict(DMatrix(X, feature_names=list(names)), pred_contribs=True)
+    contribs = model.get_booster().predict(DMatrix(X), pred_contribs=True)  # names may hold [ or <, which DMatrix refuses
     contribs = contribs.reshape(len(X), len(CLASSES), len(names) + 1)[:, :, :-1]
     mean = np.abs(contribs).mean(axis=(0, 1))
     order = np.argsort(-mean)

@@ -51,6 +51,22 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "small": {"dpi": 110},
         "full": {"dpi": 110},
     },
+    # docs_per_source: labelled documents read from each source of data/ (0 = all);
+    # hub_dataset: "name:config" of a hub corpus to filter besides data/ ("" = none), hub_docs of it.
+    "01_data": {
+        "ci": {"docs_per_source": 40, "min_chars": 200, "synthetic_share": 0.3, "threshold": 0.9,
+               "n_estimators": 300, "num_proc": 1, "topic_docs": 3000, "other_below": 0.2,
+               "hub_dataset": "", "hub_docs": 0},
+        "tiny": {"docs_per_source": 1200, "min_chars": 200, "synthetic_share": 0.3, "threshold": 0.9,
+                 "n_estimators": 1000, "num_proc": 2, "topic_docs": 0, "other_below": 0.2,
+                 "hub_dataset": "", "hub_docs": 0},
+        "small": {"docs_per_source": 0, "min_chars": 200, "synthetic_share": 0.3, "threshold": 0.9,
+                  "n_estimators": 1000, "num_proc": 8, "topic_docs": 0, "other_below": 0.2,
+                  "hub_dataset": "HPLT/HPLT2.0_cleaned:pol_Latn", "hub_docs": 200_000},
+        "full": {"docs_per_source": 0, "min_chars": 200, "synthetic_share": 0.3, "threshold": 0.9,
+                 "n_estimators": 1000, "num_proc": 64, "topic_docs": 0, "other_below": 0.2,
+                 "hub_dataset": "HPLT/HPLT2.0_cleaned:pol_Latn", "hub_docs": 0},
+    },
 }
 
 # Parameters every chapter has, besides its own.

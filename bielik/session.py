@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -68,6 +69,7 @@ def start(chapter: str, scale: str, run_dir: str | None = None, seed: int = 0, *
     params = resolve(ch.id, sc.name, overrides)
     if sc.offline:
         go_offline()
+    quiet_progress_bars()
     seed_everything(int(seed))
     run = runs_dir(sc.name, run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -80,6 +82,14 @@ def go_offline() -> None:
     if "huggingface_hub" in sys.modules:  # it reads the variable once, at import
         import huggingface_hub.constants as c
         c.HF_HUB_OFFLINE = True
+
+
+def quiet_progress_bars() -> None:
+    """No tqdm bars in executed chapters: they would fill the book's pages with carriage-return noise."""
+    os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].disable_progress_bars()
 
 
 def seed_everything(seed: int) -> None:

@@ -46,6 +46,8 @@ def build(max_features: int = 10_000, seed: int = 0):
 
 def predict(model, texts: list[str], other_below: float = 0.2) -> tuple[list[str], np.ndarray]:
     """Category names ("Other" when the best probability is below `other_below`) and the probabilities."""
+    if len(texts) == 0:
+        return [], np.zeros((0, len(model.classes_)))
     proba = model.predict_proba(texts)
     best = proba.argmax(axis=1)
     names = [OTHER if proba[i, b] < other_below else model.classes_[b] for i, b in enumerate(best)]

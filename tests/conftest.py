@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMINGS: dict[str, float] = {}  # figures the slow tests measured, printed at the end of the run
 
 # The tests never touch the hub.
-os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+os.environ.update({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                   "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"})
 
 
 @pytest.fixture

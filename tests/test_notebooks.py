@@ -36,6 +36,9 @@ def test_first_code_cell_is_the_parameters_cell(path):
     assert set(assigned) == set(COMMON) | own
     assert assigned["scale"] == "tiny" and assigned["run_dir"] is None
     assert all(assigned[k] is None for k in own), "a chapter's own parameters default to None (= the preset)"
+    # papermill's own parser must see every one (it skips lines whose comment it cannot parse)
+    import papermill
+    assert set(papermill.inspect_notebook(str(path))) == set(assigned)
     # the next code cell passes every one of them to bielik.start
     start = "".join(code_cells(nb)[1]["source"])
     for name in assigned:

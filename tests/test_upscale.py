@@ -39,3 +39,28 @@ def test_count_agrees_with_a_real_transformers_model():
     assert mistral_parameter_count(cfg) == sum(p.numel() for p in model.parameters())
     tied = MistralForCausalLM(MistralConfig(**{**cfg, "tie_word_embeddings": True}, max_position_embeddings=64))
     assert mistral_parameter_count({**cfg, "tie_word_embeddings": True}) == sum(p.numel() for p in tied.parameters())
+
+
+def test_passthrough_upscaling_copies_exactly_the_right_layers(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from bielik.base_model import mistral_config, new_model
+    from bielik.models import save_model
+    from bielik.upscale import passthrough_config, run_passthrough
+
+    base = new_model(mistral_config(vocab_size=384, hidden=256, intermediate=512, layers=9, heads=4, kv_heads=2,
+                                    context=64), seed=0)
+    save_model(base, tmp_path / "base")
+    measured = run_passthrough(passthrough_config(tmp_path / "base", 9, 2), tmp_path / "up")
+    assert measured["seconds"] >= 0 and measured["peak_rss_mb"] > 0
+    up = AutoModelForCausalLM.from_pretrained(tmp_path / "up")
+    assert up.config.num_hidden_layers == 14
+    b, u = base.state_dict(), up.state_dict()
+    for new, _, src in layer_map(9, 2):
+        for name in [k.split(f"model.layers.{src}.")[1] for k in b if k.startswith(f"model.layers.{src}.")]:
+            assert torch.equal(u[f"model.layers.{new}.{name}"], b[f"model.layers.{src}.{name}"]), (new, src, name)
+    for name in ("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"):
+        assert torch.equal(u[name], b[name])
+    assert len([k for k in u if k.startswith("model.layers.")]) == 14 * len(
+        [k for k in b if k.startswith("model.layers.0.")])

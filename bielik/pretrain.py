@@ -99,25 +99,127 @@ def training_arguments(out_dir, *, max_steps: int, lr: float, min_lr_ratio: floa
         lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr_rate": min_lr_ratio},
         adam_beta1=0.9, adam_beta2=0.95, weight_decay=weight_decay, max_grad_norm=1.0,
         per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum, bf16=bf16, use_cpu=True, seed=seed, data_seed=seed,
+        gradient_accumulation_steps=grad_accum, bf16=bf16, use_cpu=not torch.cuda.is_available(), seed=seed,
+        data_seed=seed,
         logging_steps=logging_steps, save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500,
         eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps or None,
         report_to="none", remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
     )
 
 
-def train(model, train_rows: list[dict], args, eval_rows: list[dict] | None = None, resume: bool | str = False):
-    """Train with transformers' Trainer on packed rows; returns the trainer (its log history holds the curve)."""
-    import datasets
+COMPLETE = "COMPLETE"  # written last into a checkpoint folder: without it the folder is a killed save
+
+
+def complete_checkpoint_trainer():
+    """transformers' Trainer whose checkpoints are marked complete only once everything is on disk."""
+    from pathlib import Path
+
     from transformers import Trainer
+
+    class CheckpointedTrainer(Trainer):
+        def _save_checkpoint(self, model, trial):
+            super()._save_checkpoint(model, trial)
+            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+            (folder / COMPLETE).write_text(str(self.state.global_step))
+
+    return CheckpointedTrainer
+
+
+def last_complete_checkpoint(out_dir) -> str | None:
+    """The newest checkpoint-N folder that was saved completely; folders of killed saves are removed."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    found = sorted((int(m.group(1)), p) for p in out_dir.glob("checkpoint-*")
+                   if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
+    for _, path in reversed(found):
+        if (path / COMPLETE).exists():
+            return str(path)
+        shutil.rmtree(path)  # a half-written checkpoint must never be resumed from
+    return None
+
+
+def train(model, train_rows: list[dict], args, eval_rows: list[dict] | None = None, resume: str | None = None,
+          callbacks: list | None = None):
+    """Train with transformers' Trainer on packed rows, resuming from `resume` (a checkpoint folder) if given;
+    returns the trainer (its log history holds the curve)."""
+    import datasets
     from transformers.trainer_callback import PrinterCallback
 
     to_ds = lambda rows: datasets.Dataset.from_list(rows)  # noqa: E731
-    trainer = Trainer(model=model, args=args, train_dataset=to_ds(train_rows),
-                      eval_dataset=to_ds(eval_rows) if eval_rows else None, data_collator=PackedCollator())
+    trainer = complete_checkpoint_trainer()(
+        model=model, args=args, train_dataset=to_ds(train_rows), eval_dataset=to_ds(eval_rows) if eval_rows else None,
+        data_collator=PackedCollator(), callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # the curve is in trainer.state.log_history; chapters plot it
-    trainer.train(resume_from_checkpoint=resume or None)
+    trainer.train(resume_from_checkpoint=resume)
     return trainer
+
+
+def heldout_callback(rows_by_name: dict[str, list[dict]], every: int, tokens_per_step: int, batch_size: int = 8):
+    """A callback that records the held-out loss of each set every `every` steps (and before the first)."""
+    from transformers import TrainerCallback
+
+    class HeldoutLoss(TrainerCallback):
+        def __init__(self):
+            self.history: list[dict] = []
+
+        def _measure(self, state, model):
+            row = {"step": state.global_step, "tokens": state.global_step * tokens_per_step}
+            row.update({name: mean_loss(model, rows, batch_size) for name, rows in rows_by_name.items()})
+            self.history.append(row)
+            model.train()
+
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            self._measure(state, model)  # step 0, or the step a resumed run starts from
+
+        def on_step_end(self, args, state, control, model=None, **kw):
+            if state.global_step % every == 0 or state.global_step == state.max_steps:
+                self._measure(state, model)
+
+    return HeldoutLoss()
+
+
+def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20) -> float:
+    """This CPU's measured matrix-multiply rate (FLOP/s), the denominator of model FLOPs utilisation."""
+    import time
+
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size ** 3 * repeats / best
+
+
+def flops_per_token(n_params: int, layers: int, hidden: int, context: int) -> float:
+    """Training FLOPs per token: 6N for the weights plus 12 L h T for attention scores (Kaplan/PaLM)."""
+    return 6 * n_params + 12 * layers * hidden * context
+
+
+def time_steps(model, rows: list[dict], batch_size: int, bf16: bool, steps: int = 3) -> float:
+    """Tokens per second of a few training steps (forward, backward, AdamW), after one warm-up step."""
+    import copy
+    import time
+
+    m = copy.deepcopy(model).train()
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
+    batch = PackedCollator()(rows[:batch_size])
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = m(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        if i:
+            times.append(time.perf_counter() - t0)
+    return batch["input_ids"].numel() / min(times)
 
 
 def split_rows(rows: list[dict], n_eval: int, seed: int = 0) -> tuple[list[dict], list[dict]]:

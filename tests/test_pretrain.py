@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from bielik.pretrain import PackedCollator, block_causal_mask, mean_loss, pack
@@ -56,3 +57,65 @@ def test_mean_loss_matches_a_hand_computation():
         logits = model(input_ids=torch.tensor([doc])).logits[0]
     expected = torch.nn.functional.cross_entropy(logits[:-1], torch.tensor(doc[1:])).item()
     assert abs(mean_loss(model, rows) - expected) < 1e-5
+
+
+def _rows(n_rows=24, seq_len=16, vocab=300, seed=0):
+    import random
+
+    rng = random.Random(seed)
+    docs = [[1] + [rng.randrange(3, vocab) for _ in range(rng.randint(5, 30))] + [2] for _ in range(200)]
+    return pack(docs, seq_len)[:n_rows]
+
+
+def _run(out, max_steps, resume=None, stop_at=None):
+    from transformers import TrainerCallback
+
+    from bielik.pretrain import train, training_arguments
+
+    class Kill(TrainerCallback):  # a process killed at step `stop_at`, after its last save
+        def on_step_end(self, args, state, control, **kw):
+            if stop_at and state.global_step == stop_at:
+                raise KeyboardInterrupt
+
+    model = tiny_model()
+    args = training_arguments(out, max_steps=max_steps, lr=3e-3, min_lr_ratio=0.1, warmup_steps=2, batch_size=4,
+                              seed=0, logging_steps=1, save_steps=4)
+    try:
+        trainer = train(model, _rows(), args, resume=resume, callbacks=[Kill()])
+    except KeyboardInterrupt:
+        return None
+    return trainer, model
+
+
+def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
+    from bielik.pretrain import last_complete_checkpoint, mean_loss
+
+    _, straight = _run(tmp_path / "straight", 12)
+    assert _run(tmp_path / "killed", 12, stop_at=6) is None
+    # a save that was killed half-way: a folder without the COMPLETE marker
+    broken = tmp_path / "killed" / "checkpoint-8"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"truncated")
+    last = last_complete_checkpoint(tmp_path / "killed")
+    assert last.endswith("checkpoint-4") and not broken.exists()
+    _, resumed = _run(tmp_path / "killed", 12, resume=last)
+    held = _rows(8, seed=1)
+    # tolerance: the same arithmetic in the same order on one CPU; 1e-4 nats leaves room for thread scheduling
+    assert abs(mean_loss(straight, held) - mean_loss(resumed, held)) < 1e-4
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_the_cluster_launch_gives_the_reports_global_batch():
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    from bielik.scales import preset
+    from conftest import ROOT
+
+    cfg = ClusterConfig.from_yaml_file(str(ROOT / "bielik" / "launch" / "accelerate_fsdp.yaml"))
+    full = preset("04_pretraining", "full")
+    assert cfg.num_processes * full["batch_size"] * full["grad_accum"] == 128  # the report's global batch
+    assert full["context"] == 32768 and full["steps"] == 97250 and full["lr"] == 2e-5
+    assert full["lr"] * full["min_lr_ratio"] == pytest.approx(9e-6)
+    slurm = (ROOT / "bielik" / "launch" / "pretrain.slurm").read_text()
+    assert f"--nodes={cfg.num_machines}" in slurm and "-m bielik.continued --scale full" in slurm

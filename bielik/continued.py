@@ -1,0 +1,72 @@
+"""Continued pretraining of the up-scaled model (chapter 04), as one function the chapter and the cluster
+job share: `run(...)` trains a model on a token mix with checkpoints, resuming from the last complete one.
+
+On a cluster the same function runs under `accelerate launch` with FSDP (bielik/launch/): 
+    python -m bielik.continued --scale full --run-dir runs/full
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+from bielik import mix, pretrain
+
+
+def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], params, out_dir, heldout: dict,
+        bf16: bool, seed: int = 0) -> dict:
+    """Train `model` on a mix of `sources` for params.steps optimiser steps; checkpoints in out_dir/checkpoints.
+
+    Returns the mix table, the training-loss history, the held-out history and the throughput.
+    """
+    out_dir = Path(out_dir)
+    tokens = params.steps * params.batch_size * params.grad_accum * params.context
+    rows, table = mix.mix(tok, sources, shares, tokens, params.context, seed=seed)
+    args = pretrain.training_arguments(
+        out_dir / "checkpoints", max_steps=params.steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
+        warmup_steps=params.warmup, batch_size=params.batch_size, grad_accum=params.grad_accum, bf16=bf16,
+        seed=seed, logging_steps=max(1, params.steps // 30), save_steps=params.save_every)
+    tokens_per_step = params.batch_size * params.grad_accum * params.context
+    watch = pretrain.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
+    resume = pretrain.last_complete_checkpoint(out_dir / "checkpoints") if (out_dir / "checkpoints").exists() else None
+    t0 = time.perf_counter()
+    trainer = pretrain.train(model, rows, args, resume=resume, callbacks=[watch])
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # finished: a rerun starts afresh, not from here
+    trained_steps = params.steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
+    return {"table": table, "history": [h for h in trainer.state.log_history if "loss" in h],
+            "heldout": watch.history, "seconds": seconds, "resumed_from": resume,
+            "tokens_per_s": trained_steps * tokens_per_step / seconds if seconds else float("nan")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The cluster entry point: the chapter's main run, with the scale's presets, as a batch job."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from bielik import models
+    from bielik.session import start
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--scale", default="full")
+    p.add_argument("--run-dir")
+    a = p.parse_args(argv)
+    ch = start("04", scale=a.scale, run_dir=a.run_dir)
+    P = ch.params
+    tok = AutoTokenizer.from_pretrained(ch.require("02", "tokenizer"))
+    model = models.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if P.bf16 is True else None)
+    sources = {"Polish": mix.read_texts(ch.require("01", "filtered.parquet"), "train", ch.seed),
+               "English": mix.read_texts(ch.require("01", "english.parquet"), "train", ch.seed)}
+    heldout = {lang: mix.heldout_rows(tok, mix.read_texts(ch.require("01", f), "heldout", ch.seed), P.context,
+                                      P.heldout_rows)
+               for lang, f in (("Polish", "filtered.parquet"), ("English", "english.parquet"))}
+    result = run(model, tok, sources, {"Polish": P.polish_share, "English": 1 - P.polish_share}, P,
+                 ch.dir / "upscaled", heldout, bf16=P.bf16 is True, seed=ch.seed)
+    models.save_model(model, ch.dir / "model", tokenizer=tok)
+    from bielik.artifacts import write_json
+    write_json(ch.dir / "upscaled" / "result.json", {k: v for k, v in result.items() if k != "table"})
+
+
+if __name__ == "__main__":
+    main()

@@ -56,12 +56,19 @@ def main(argv: list[str] | None = None) -> None:
     P = ch.params
     tok = AutoTokenizer.from_pretrained(ch.require("02", "tokenizer"))
     model = models.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if P.bf16 is True else None)
+    from bielik import instructions
+    from bielik.paths import repo_root
+
+    quiz = instructions.quiz_qa(repo_root() / "data" / "poleval2021_quiz_qa", "dev-0")
     sources = {"Polish": mix.read_texts(ch.require("01", "filtered.parquet"), "train", ch.seed),
-               "English": mix.read_texts(ch.require("01", "english.parquet"), "train", ch.seed)}
+               "English": mix.read_texts(ch.require("01", "english.parquet"), "train", ch.seed),
+               "Instructions": instructions.render(tok, quiz)}
     heldout = {lang: mix.heldout_rows(tok, mix.read_texts(ch.require("01", f), "heldout", ch.seed), P.context,
                                       P.heldout_rows)
                for lang, f in (("Polish", "filtered.parquet"), ("English", "english.parquet"))}
-    result = run(model, tok, sources, {"Polish": P.polish_share, "English": 1 - P.polish_share}, P,
+    shares = {"Polish": P.polish_share, "English": 1 - P.polish_share - P.instruction_share,
+              "Instructions": P.instruction_share}
+    result = run(model, tok, sources, shares, P,
                  ch.dir / "upscaled", heldout, bf16=P.bf16 is True, seed=ch.seed)
     models.save_model(model, ch.dir / "model", tokenizer=tok)
     from bielik.artifacts import write_json

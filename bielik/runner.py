@@ -108,7 +108,9 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
         t0 = time.perf_counter()
         try:
             papermill.execute_notebook(str(ch.source(notebooks_dir)), str(output), parameters=parameters,
-                                       kernel_name="python3", progress_bar=False, cwd=str(repo_root()))
+                                       kernel_name="python3", progress_bar=False, cwd=str(repo_root()),
+                                       # the kernel's start-up warning about TCP would break the progress line
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except PapermillExecutionError as e:
             dt = time.perf_counter() - t0
             print(f"FAILED after {dt:.1f} s", file=stream, flush=True)

@@ -1,9 +1,12 @@
 """The shared package of the Bielik 11B v2 reproducibility book.
 
 Chapters call `bielik.start(...)` first; everything else lives in one module per concern:
-scales (presets), chapters (the registry), session (a chapter's run), artifacts (atomic writes),
-metrics (headline figures), runner (papermill), book (Jupyter Book build), paper (the report's facts),
-upscale (layer maps and parameter counts), models (safetensors save/load), overview (chapter 00's figures).
+- the spine: scales (presets), chapters (the registry), session (a chapter's run), artifacts (atomic writes),
+  metrics (headline figures), runner (papermill), book (Jupyter Book build), cli, paths;
+- the report: paper (its facts), overview (chapter 00's figures);
+- 01 data: corpus, cleanup, features, labels, quality, topics, filtering;
+- 02-03: tokenizer, base_model, upscale, models (safetensors save/load);
+- 04: pretrain (packing, Trainer, checkpoints), mix, instructions, continued (the run the cluster job shares).
 """
 from importlib.metadata import PackageNotFoundError, version
 

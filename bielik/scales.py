@@ -96,19 +96,19 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     # steps x batch_size x grad_accum x context is the token budget; bf16 "auto" measures both on this machine
     "04_pretraining": {
         "ci": {"context": 128, "steps": 12, "batch_size": 4, "grad_accum": 1, "lr": 2e-3, "min_lr_ratio": 0.45,
-               "warmup": 2, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 8, "eval_every": 4, "save_every": 6,
-               "bf16": "auto", "baselines": True},
+               "warmup": 2, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 8, "eval_every": 4,
+               "save_every": 6, "bf16": "auto", "baselines": True},
         "tiny": {"context": 256, "steps": 150, "batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.45,
-                 "warmup": 15, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 32, "eval_every": 25, "save_every": 50,
-                 "bf16": "auto", "baselines": True},
+                 "warmup": 15, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 32, "eval_every": 25,
+                 "save_every": 50, "bf16": "auto", "baselines": True},
         "small": {"context": 1024, "steps": 20000, "batch_size": 16, "grad_accum": 8, "lr": 3e-4,
-                  "min_lr_ratio": 0.45, "warmup": 500, "polish_share": 0.5, "instruction_share": 0.05, "heldout_rows": 256, "eval_every": 1000,
-                  "save_every": 1000, "bf16": "auto", "baselines": True},
+                  "min_lr_ratio": 0.45, "warmup": 500, "polish_share": 0.5, "instruction_share": 0.05,
+                  "heldout_rows": 256, "eval_every": 1000, "save_every": 1000, "bf16": "auto", "baselines": True},
         # the report: 97,250 iterations x 128 sequences x 32,768 tokens, cosine 2e-5 -> 9e-6, warm-up 50, bf16;
-        # batch_size is per GPU, grad_accum makes 128 with 16 nodes x 8 GPUs (bielik/launch/)
+        # batch_size is per GPU, and 16 nodes x 8 GPUs make the global batch of 128 (bielik/launch/)
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
-                 "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05, "heldout_rows": 64, "eval_every": 1000,
-                 "save_every": 250, "bf16": True, "baselines": False},
+                 "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
+                 "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False},
     },
 }
 

@@ -81,9 +81,8 @@ def clean_text(text: str) -> tuple[str, Counter]:
 
 
 def _changed(a: str, b: str) -> int:
-    if a == b:
-        return 0
-    return max(len(a), len(b)) - sum(x == y for x, y in zip(a, b)) if len(a) == len(b) else abs(len(a) - len(b)) or 1
+    """Characters that differ position by position, plus the change in length."""
+    return sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
 
 
 def looks_polish(text: str, min_ratio: float = 0.08) -> bool:

@@ -97,7 +97,6 @@ def quiet_progress_bars() -> None:
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     try:
         import numpy as np
         np.random.seed(seed)

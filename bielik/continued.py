@@ -40,12 +40,32 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
             "tokens_per_s": trained_steps * tokens_per_step / seconds if seconds else float("nan")}
 
 
+def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:
+    """The chapter's training sources, their token shares and the held-out rows, from chapters 01 and 02's
+    artifacts and the PolEval quiz instructions (dev-0; test-A stays held out for evaluation)."""
+    from bielik import instructions
+    from bielik.paths import repo_root
+
+    P = ch.params
+    quiz = instructions.quiz_qa(repo_root() / "data" / "poleval2021_quiz_qa", "dev-0")
+    filtered, english = ch.require("01", "filtered.parquet"), ch.require("01", "english.parquet")
+    sources = {"Polish": mix.read_texts(filtered, "train", ch.seed),
+               "English": mix.read_texts(english, "train", ch.seed),
+               "Instructions": instructions.render(tok, quiz)}
+    shares = {"Polish": P.polish_share, "English": 1 - P.polish_share - P.instruction_share,
+              "Instructions": P.instruction_share}
+    heldout = {lang: mix.heldout_rows(tok, mix.read_texts(path, "heldout", ch.seed), P.context, P.heldout_rows)
+               for lang, path in (("Polish", filtered), ("English", english))}
+    return sources, shares, heldout
+
+
 def main(argv: list[str] | None = None) -> None:
     """The cluster entry point: the chapter's main run, with the scale's presets, as a batch job."""
     import torch
     from transformers import AutoTokenizer
 
     from bielik import models
+    from bielik.artifacts import write_json
     from bielik.session import start
 
     p = argparse.ArgumentParser(description=__doc__)
@@ -53,25 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-dir")
     a = p.parse_args(argv)
     ch = start("04", scale=a.scale, run_dir=a.run_dir)
-    P = ch.params
     tok = AutoTokenizer.from_pretrained(ch.require("02", "tokenizer"))
-    model = models.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if P.bf16 is True else None)
-    from bielik import instructions
-    from bielik.paths import repo_root
-
-    quiz = instructions.quiz_qa(repo_root() / "data" / "poleval2021_quiz_qa", "dev-0")
-    sources = {"Polish": mix.read_texts(ch.require("01", "filtered.parquet"), "train", ch.seed),
-               "English": mix.read_texts(ch.require("01", "english.parquet"), "train", ch.seed),
-               "Instructions": instructions.render(tok, quiz)}
-    heldout = {lang: mix.heldout_rows(tok, mix.read_texts(ch.require("01", f), "heldout", ch.seed), P.context,
-                                      P.heldout_rows)
-               for lang, f in (("Polish", "filtered.parquet"), ("English", "english.parquet"))}
-    shares = {"Polish": P.polish_share, "English": 1 - P.polish_share - P.instruction_share,
-              "Instructions": P.instruction_share}
-    result = run(model, tok, sources, shares, P,
-                 ch.dir / "upscaled", heldout, bf16=P.bf16 is True, seed=ch.seed)
+    model = models.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if ch.params.bf16 is True else None)
+    sources, shares, heldout = inputs(ch, tok)
+    result = run(model, tok, sources, shares, ch.params, ch.dir / "upscaled", heldout, bf16=ch.params.bf16 is True,
+                 seed=ch.seed)
     models.save_model(model, ch.dir / "model", tokenizer=tok)
-    from bielik.artifacts import write_json
     write_json(ch.dir / "upscaled" / "result.json", {k: v for k, v in result.items() if k != "table"})
 
 

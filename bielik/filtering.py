@@ -61,14 +61,13 @@ def score_shard(spec: str, shard: int, num_shards: int, model_path, out_path, th
 
     from bielik import quality
     from bielik.artifacts import atomic_path
-    from bielik.cleanup import clean_text, looks_polish
 
     name, _, config = spec.partition(":")
     ds = datasets.load_dataset(name, config or None, split=split).shard(num_shards, shard)
 
-    def clean(batch):
-        texts = [clean_text(t)[0] for t in batch["text"]]
-        return {"text": texts, "dropped": [len(t) < min_chars or not looks_polish(t) for t in texts]}
+    def clean(batch):  # the same rules as clean_pool, less the duplicate check, which needs one machine
+        docs = [clean_doc({"text": t, "lang": "pl"}, min_chars)[0] for t in batch["text"]]
+        return {"text": [d["text"] for d in docs], "dropped": [bool(d["dropped"]) for d in docs]}
 
     ds = ds.select_columns(["text"]).map(clean, batched=True, num_proc=num_proc)
     ds = ds.filter(lambda b: [not d for d in b["dropped"]], batched=True).remove_columns("dropped")

@@ -114,7 +114,7 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
         except PapermillExecutionError as e:
             dt = time.perf_counter() - t0
             print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
-            first_line = (e.source or "").strip().splitlines()[0] if (e.source or "").strip() else ""
+            first_line = ((e.source or "").strip().splitlines() or [""])[0]
             raise ChapterFailed(ch, f"the cell [{e.exec_count}] that starts `{first_line[:80]}` raised "
                                     f"{e.ename}: {e.evalue}", output) from None
         except Exception as e:  # a dead kernel, a timeout, an unreadable notebook

@@ -35,6 +35,17 @@ def load_model(name_or_path: str | os.PathLike, dtype=None):
                                                 use_safetensors=True)
 
 
+def load_tokenizer(name_or_path: str | os.PathLike):
+    """The tokenizer saved beside a model (every model folder of the book carries one)."""
+    from transformers import AutoTokenizer
+
+    path = Path(name_or_path)
+    if path.exists() and not (path / "tokenizer_config.json").exists():
+        raise NotAModel(f"{path} has no tokenizer_config.json: save models with bielik.models.save_model(model, "
+                        f"path, tokenizer)")
+    return AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
+
+
 def _check_model_folder(path: Path) -> None:
     if not path.is_dir() or not (path / "config.json").exists():
         raise NotAModel(f"{path} is not a model folder: it has no config.json")

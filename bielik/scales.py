@@ -110,6 +110,13 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
                  "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False},
     },
+    # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
+    "09_evaluation": {
+        "ci": {"eval_limit": 12, "shots": "0,5", "heldout_rows": 4, "chat_tokens": 16},
+        "tiny": {"eval_limit": 200, "shots": "0,5", "heldout_rows": 32, "chat_tokens": 48},
+        "small": {"eval_limit": 1000, "shots": "0,5", "heldout_rows": 256, "chat_tokens": 256},
+        "full": {"eval_limit": 0, "shots": "0,5", "heldout_rows": 256, "chat_tokens": 512},
+    },
 }
 
 # Parameters every chapter has, besides its own.

@@ -88,6 +88,7 @@ def quiet_progress_bars() -> None:
     """No tqdm bars in executed chapters: they would fill the book's pages with carriage-return noise."""
     os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # transformers' loading and saving bars follow this
+    os.environ["TQDM_DISABLE"] = "1"  # lm-eval's bars; tqdm reads it when first imported, after start()
     warnings.filterwarnings("ignore", message="IProgress not found")
     if "datasets" in sys.modules:
         sys.modules["datasets"].disable_progress_bars()

@@ -1,0 +1,150 @@
+"""Score a model on the Polish tasks through EleutherAI's lm-evaluation-harness: the one call chapters 04-09 make.
+
+`evaluate(ch, model_dir, stage)` runs the task YAMLs of bielik/tasks/ (0- and 5-shot), normalises each score to
+its baseline as the Open PL LLM Leaderboard does, adds the held-out Polish perplexity, and writes it all to
+runs/<scale>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's metrics.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+from bielik import evaltasks, metrics
+from bielik.artifacts import read_json, write_json
+
+TASKS_DIR = Path(__file__).parent / "tasks"
+EVAL_DIR = "eval"  # runs/<scale>/eval/<stage>.json
+
+
+def _quiet() -> None:
+    """lm-eval logs every request batch and draws progress bars; the chapters show the table instead."""
+    for name in ("lm-eval", "lm_eval"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def task_manager(data_dir: Path | None = None):
+    from lm_eval.tasks import TaskManager
+
+    _quiet()
+    meta = {"data_dir": str(data_dir)} if data_dir else None
+    # only our folder: indexing the harness's thousands of built-in tasks takes seconds and they read the Hub
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
+
+
+def lm_for(model, tok, batch_size: int = 16):
+    """Wrap a loaded transformers model for the harness (HFLM, on the model's own device)."""
+    from lm_eval.models.huggingface import HFLM
+
+    class QuietHFLM(HFLM):
+        """HFLM without its request progress bars, which would fill an executed chapter's page."""
+
+        def loglikelihood(self, requests, disable_tqdm: bool = False):
+            return super().loglikelihood(requests, disable_tqdm=True)
+
+        def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+            return super().loglikelihood_rolling(requests, disable_tqdm=True)
+
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            return super().generate_until(requests, disable_tqdm=True)
+
+    _quiet()
+    return QuietHFLM(pretrained=model, tokenizer=tok, batch_size=batch_size, device=str(model.device),
+                     max_length=getattr(model.config, "max_position_embeddings", None))
+
+
+def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | None = None,
+              data_dir: Path | None = None, seed: int = 0) -> dict:
+    """lm-eval's simple_evaluate on our tasks; returns its `results` section (task -> metric -> value)."""
+    from lm_eval import simple_evaluate
+
+    tasks = list(tasks or evaltasks.TASKS)
+    unknown = [t for t in tasks if t not in evaltasks.TASKS]
+    if unknown:
+        raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(evaltasks.TASKS)}")
+    out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit, task_manager=task_manager(data_dir),
+                          log_samples=False, bootstrap_iters=0, random_seed=seed, numpy_random_seed=seed,
+                          torch_random_seed=seed, fewshot_random_seed=seed)
+    return out["results"]
+
+
+def rows_from(results: dict, shots: int, data_dir: Path, limit: int | None) -> list[dict]:
+    """One row per task: the raw score (0-100), its baseline and the normalised score."""
+    rows = []
+    for name, task in evaltasks.TASKS.items():
+        if name not in results:
+            continue
+        res = results[name]
+        raw = res[f"{task.metric},none"]
+        gold = None
+        if task.kind == "multiple_choice":  # the harness's limit scores the first N documents
+            test, _ = evaltasks.docs(name, data_dir)
+            gold = [d["label"] for d in test[:limit or None]]
+        b = evaltasks.baseline(task, gold)
+        lb = task.leaderboard_b
+        rows.append({"task": name, "shots": shots, "metric": task.metric_title, "score": 100 * raw,
+                     "baseline": 100 * b, "leaderboard b": None if lb is None else 100 * lb,
+                     "normalised": evaltasks.normalise(raw, b),
+                     **{m: 100 * res[f"{m},none"] for m in task.extra_metrics}})
+    return rows
+
+
+def heldout_perplexity(model, tok, texts: list[str], context: int, rows: int) -> float:
+    from bielik.mix import heldout_rows
+    from bielik.pretrain import mean_loss
+
+    return math.exp(mean_loss(model, heldout_rows(tok, texts, context, rows)))
+
+
+def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots: tuple[int, ...] = (0, 5),
+             limit: int | None = None, heldout_texts: list[str] | None = None, heldout_rows: int = 16,
+             batch_size: int = 16, data_dir: Path | None = None) -> dict:
+    """Score the model in `model_dir` as `stage` (e.g. "pretrained", "sft"): every task at every shot count,
+    the normalised averages and the held-out perplexity. Records them and returns the stage's result."""
+    from bielik.models import load_model, load_tokenizer
+    from bielik.paths import repo_root
+
+    data_dir = Path(data_dir or repo_root() / "data")
+    model = load_model(model_dir)  # a folder that is not a model fails here, naming what is missing
+    tok = load_tokenizer(model_dir)
+    lm = lm_for(model, tok, batch_size)
+    start, rows = time.perf_counter(), []
+    for k in shots:
+        rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
+    averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
+                for k in shots}
+    result = {"stage": stage, "chapter": ch.chapter.id, "model": str(Path(model_dir)), "limit": limit,
+              "rows": rows, "average": {str(k): v for k, v in averages.items()},
+              "seconds": time.perf_counter() - start}
+    if heldout_texts:
+        context = min(getattr(model.config, "max_position_embeddings", 512), 512)
+        result["perplexity"] = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
+    write_json(ch.run / EVAL_DIR / f"{stage}.json", result)
+    for k, v in averages.items():
+        ch.record(f"{stage}: harness average, {k}-shot", round(v, 2), "normalised points")
+    if "perplexity" in result:
+        ch.record(f"{stage}: held-out Polish perplexity", round(result["perplexity"], 2))
+    return result
+
+
+def stages(run: Path) -> list[dict]:
+    """Every stage scored so far in this run, in pipeline order of the chapters that scored them."""
+    folder = Path(run) / EVAL_DIR
+    found = [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    return sorted(found, key=lambda r: (r["chapter"], r.get("order", 0), r["stage"]))
+
+
+def table(results: list[dict] | dict, shots: int | None = None):
+    """Task x stage table of normalised scores (pandas), with the average as the last row."""
+    import pandas as pd
+
+    results = [results] if isinstance(results, dict) else results
+    frame = pd.DataFrame([{**r, "stage": res["stage"]} for res in results for r in res["rows"]])
+    if shots is not None:
+        frame = frame[frame.shots == shots]
+    return frame
+
+
+def recorded_average(run: Path, chapter: str, stage: str, shots: int) -> float:
+    return metrics.get(run, chapter, f"{stage}: harness average, {shots}-shot")

@@ -1,0 +1,128 @@
+"""The evaluation harness: metrics against hand computations, the real lm-eval run on a tiny model, bad input."""
+import gzip
+import shutil
+
+import pytest
+
+import bielik
+from bielik import evaltasks as E
+from bielik import harness
+from bielik.corpus import DataError
+from bielik.models import NotAModel
+from conftest import ROOT
+
+DATA = ROOT / "data"
+
+
+def test_normalisation_is_the_leaderboards():
+    # (s - b) / (1 - b) x 100: the baseline scores 0, a perfect model 100, worse than baseline is negative
+    assert E.normalise(0.368, 0.368) == 0
+    assert E.normalise(1.0, 0.368) == pytest.approx(100)
+    assert E.normalise(0.684, 0.368) == pytest.approx(50)
+    assert E.normalise(0.2, 0.5) == pytest.approx(-60)
+
+
+def test_f1_and_constant_baselines_by_hand():
+    gold, pred = [1, 1, 0, 0, 1], [1, 0, 0, 1, 1]
+    # tp 2, fp 1, fn 1 -> 4 / 6
+    assert E.binary_f1(gold, pred) == pytest.approx(2 / 3)
+    # class 0: tp 1, fp 1, fn 1 -> 1/2; class 1: 2/3
+    assert E.macro_f1(gold, pred) == pytest.approx((0.5 + 2 / 3) / 2)
+    dyk = E.TASKS["dyk"]
+    # always "Tak" on 1 positive of 4: F1 = 2 / (2 + 3)
+    assert E.baseline(dyk, [1, 0, 0, 0]) == pytest.approx(0.4)
+    assert E.baseline(E.TASKS["ppc"], [0, 2, 2, 1]) == pytest.approx(0.5)  # majority class 2
+    assert E.baseline(E.TASKS["quiz_qa"]) == 0.0
+
+
+def test_levenshtein_similarity_by_hand():
+    assert E.levenshtein("kot", "kit") == 1
+    assert E.levenshtein("", "abc") == 3
+    assert E.similarity("Warszawa.", " warszawa") == 1.0
+    assert E.similarity("Kraków", "Krakowa") == pytest.approx(1 - 2 / 7)
+    s = E.answer_scores("we Francji\nPytanie: ...", ["Francja", "we Francji"])
+    assert s == {"exact_match": 1.0, "levenshtein": 1.0}
+
+
+@pytest.mark.parametrize("name", list(E.TASKS))
+def test_every_task_reads_its_shipped_data(name):
+    test, fewshot = E.docs(name, DATA)
+    assert len(test) >= 400 and len(fewshot) >= 5
+    task = E.TASKS[name]
+    if task.kind == "multiple_choice":
+        assert {d["label"] for d in test} <= set(range(len(task.labels)))
+        assert len({d["label"] for d in test}) > 1  # shuffled, so the first N are not one class
+
+
+def test_quiz_evaluation_never_uses_the_training_questions():
+    test, fewshot = E.docs("quiz_qa", DATA)
+    train_questions = set((ROOT / "data/poleval2021_quiz_qa/dev-0/in.tsv").read_text().splitlines())
+    assert not {d["question"] for d in test} & train_questions
+    assert {d["question"] for d in fewshot} <= train_questions
+
+
+def test_a_broken_row_is_named_with_its_file_and_line(tmp_path):
+    shutil.copytree(DATA / "klej", tmp_path / "klej")
+    path = tmp_path / "klej/klej_cbd/dev.tsv.gz"
+    lines = gzip.open(path, "rt", encoding="utf-8").read().splitlines()
+    lines[6] = "a tweet without its label"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    with pytest.raises(DataError, match=r"klej_cbd/dev.tsv.gz, line 7: expected 2 tab-separated fields"):
+        E.docs("cbd", tmp_path)
+    lines[6] = "a tweet\tmaybe"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    with pytest.raises(DataError, match=r"line 7: unknown label 'maybe'"):
+        E.docs("cbd", tmp_path)
+
+
+def test_unknown_task_is_named():
+    with pytest.raises(KeyError, match="unknown task.*polemo2_in"):
+        harness.run_tasks(lm=None, tasks=["polemo2_in"])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A 1-layer Mistral with a SentencePiece tokenizer trained on the quiz questions: untrained, but real."""
+    from bielik.base_model import mistral_config, new_model
+    from bielik.models import save_model
+    from bielik.tokenizer import build_tokenizer
+
+    root = tmp_path_factory.mktemp("harness")
+    texts = (DATA / "poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines()
+    tok, info = build_tokenizer(texts, 400, root / "tok")
+    model = new_model(mistral_config(info["padded_vocab_size"], 256, 256, 1, 4, 2, 256))
+    return save_model(model, root / "model", tok)
+
+
+def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
+    ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
+    result = harness.evaluate(ch, model_dir, "untrained", tasks=["dyk", "quiz_qa"], shots=(0, 5), limit=6,
+                              heldout_texts=["Ala ma kota, a kot ma Alę. " * 20] * 4, heldout_rows=2)
+    rows = {(r["task"], r["shots"]): r for r in result["rows"]}
+    assert set(rows) == {("dyk", 0), ("dyk", 5), ("quiz_qa", 0), ("quiz_qa", 5)}
+    for r in rows.values():
+        assert 0 <= r["score"] <= 100
+        assert r["normalised"] == pytest.approx(E.normalise(r["score"] / 100, r["baseline"] / 100))
+    assert result["average"]["0"] == pytest.approx((rows["dyk", 0]["normalised"] + rows["quiz_qa", 0]["normalised"]) / 2)
+    assert result["perplexity"] > 1
+    assert harness.stages(ch.run)[0]["stage"] == "untrained"  # chapter 09 finds it
+    recorded = harness.recorded_average(ch.run, ch.chapter.id, "untrained", 0)
+    assert recorded == pytest.approx(result["average"]["0"], abs=0.01)
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
+    ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(NotAModel, match="no config.json"):
+        harness.evaluate(ch, tmp_path / "notes", "broken")
+
+
+def test_a_broken_task_file_stops_the_harness_with_its_name(tmp_path, model_dir):
+    shutil.copytree(DATA / "klej", tmp_path / "klej")
+    path = tmp_path / "klej/klej_dyk/dev.tsv.gz"
+    lines = gzip.open(path, "rt", encoding="utf-8").read().splitlines()
+    lines[2] = "czywiesz1\tpytanie bez odpowiedzi"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
+    with pytest.raises(DataError, match=r"klej_dyk/dev.tsv.gz, line 3"):
+        harness.evaluate(ch, model_dir, "x", tasks=["dyk"], shots=(0,), limit=4, data_dir=tmp_path)

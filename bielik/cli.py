@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from bielik.artifacts import MissingArtifact
-    from bielik.scales import ScaleError, get_scale
+    from bielik.scales import ScaleError
 
     try:
         if args.command in ("run", "book"):

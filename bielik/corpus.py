@@ -61,6 +61,28 @@ def read_tsv(path: Path, columns: int, quoting=csv.QUOTE_NONE) -> Iterator[tuple
             yield n, row
 
 
+def unquote(field: str) -> str:
+    """Undo the CSV quoting some KLEJ DYK fields carry ("...""Yorktown""..."): the file is read with QUOTE_NONE."""
+    field = field.strip()
+    if len(field) > 1 and field[0] == field[-1] == '"':
+        field = field[1:-1].replace('""', '"').strip()
+    return field
+
+
+def read_dyk(path: Path) -> Iterator[tuple[int, str, str, str, int]]:
+    """KLEJ DYK rows: (line, question id, question, candidate sentence, 1 if it answers the question else 0)."""
+    for n, (q_id, question, sentence, target) in read_tsv(path, 4):
+        if target not in ("0", "1"):
+            raise DataError(f"{path}, line {n}: target must be 0 or 1, got {target!r}")
+        yield n, q_id, unquote(question), unquote(sentence), int(target)
+
+
+def dyk_eval_ids(data_dir: Path) -> set[str]:
+    """Question ids of the DYK evaluation set (dev). KLEJ's train and dev split rows, not questions, so the
+    training side must leave these out."""
+    return {q_id for _, q_id, *_ in read_dyk(Path(data_dir) / "klej" / "klej_dyk" / "dev.tsv.gz")}
+
+
 def chunk(text: str, target: int = 3000, limit: int = 6000) -> list[str]:
     """Cut text into chunks of about `target` characters at paragraph (line) boundaries.
 

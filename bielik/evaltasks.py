@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bielik.corpus import DataError, open_text, read_tsv
+from bielik.corpus import DataError, open_text, read_dyk, read_tsv
 
 LETTERS = "ABCDEFGH"
 
@@ -122,7 +122,8 @@ def docs(name: str, data_dir: Path) -> tuple[list[dict], list[dict]]:
         read = lambda split: _labelled(klej / f"klej_cbd/{split}.tsv.gz", 2, [0], 1, None, header=False)  # noqa: E731
         return _shuffled(read("dev")), read("train")
     if name == "dyk":
-        read = lambda split: _labelled(klej / f"klej_dyk/{split}.tsv.gz", 4, [1, 2], 3, None, header=False)  # noqa: E731
+        read = lambda split: [{"text": q, "text_b": s, "label": t}  # noqa: E731
+                              for _, _, q, s, t in read_dyk(klej / f"klej_dyk/{split}.tsv.gz")]
         return _shuffled(read("dev")), read("train")
     if name == "ppc":
         read = lambda split: _labelled(d / f"sdadas_ppc/{split}.txt.gz", 3, [0, 1], 2, PPC, header=True)  # noqa: E731

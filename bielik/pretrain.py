@@ -110,19 +110,22 @@ def training_arguments(out_dir, *, max_steps: int, lr: float, min_lr_ratio: floa
 COMPLETE = "COMPLETE"  # written last into a checkpoint folder: without it the folder is a killed save
 
 
-def complete_checkpoint_trainer():
-    """transformers' Trainer whose checkpoints are marked complete only once everything is on disk."""
-    from pathlib import Path
+class CompleteCheckpoints:
+    """Mixin for a transformers Trainer: a checkpoint is marked complete only once everything is on disk."""
 
+    def _save_checkpoint(self, model, trial):
+        from pathlib import Path
+
+        super()._save_checkpoint(model, trial)
+        folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+        (folder / COMPLETE).write_text(str(self.state.global_step))
+
+
+def complete_checkpoint_trainer():
+    """transformers' Trainer with CompleteCheckpoints."""
     from transformers import Trainer
 
-    class CheckpointedTrainer(Trainer):
-        def _save_checkpoint(self, model, trial):
-            super()._save_checkpoint(model, trial)
-            folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
-            (folder / COMPLETE).write_text(str(self.state.global_step))
-
-    return CheckpointedTrainer
+    return type("CheckpointedTrainer", (CompleteCheckpoints, Trainer), {})
 
 
 def last_complete_checkpoint(out_dir) -> str | None:

@@ -23,7 +23,7 @@ import random
 import re
 from pathlib import Path
 
-from bielik.corpus import DataError, open_text, read_jsonl, read_tsv
+from bielik.corpus import DataError, dyk_eval_ids, open_text, read_dyk, read_jsonl, read_tsv
 from bielik.instructions import quiz_qa
 from bielik.labels import split_of
 
@@ -192,24 +192,12 @@ def gec(data_dir: Path) -> list[dict]:
 def dyk(data_dir: Path) -> list[dict]:
     """KLEJ DYK train rows: question -> the first Wikipedia sentence the annotators marked as its answer.
     dev.tsv is the evaluation set; only its question ids are read, to leave those questions out of train."""
-    folder = Path(data_dir) / "klej" / "klej_dyk"
-    held = {q_id for _, (q_id, *_rest) in read_tsv(folder / "dev.tsv.gz", 4)}
+    held = dyk_eval_ids(data_dir)
     answers: dict[str, tuple[str, str]] = {}
-    for n, (q_id, question, sentence, target) in read_tsv(folder / "train.tsv.gz", 4):
-        if target not in ("0", "1"):
-            raise DataError(f"{folder / 'train.tsv.gz'}, line {n}: target must be 0 or 1, got {target!r}")
-        question, sentence = _unquote(question), _unquote(sentence)
-        if target == "1" and q_id not in held and q_id not in answers and question and sentence:
+    for _, q_id, question, sentence, target in read_dyk(Path(data_dir) / "klej" / "klej_dyk" / "train.tsv.gz"):
+        if target == 1 and q_id not in held and q_id not in answers and question and sentence:
             answers[q_id] = (question, sentence)
     return [_example("dyk", q_id, q_id, _turns((q[:1].upper() + q[1:], s))) for q_id, (q, s) in answers.items()]
-
-
-def _unquote(field: str) -> str:
-    """Undo the CSV quoting some DYK fields carry ("...""Yorktown""..."); the file must be read with QUOTE_NONE."""
-    field = field.strip()
-    if len(field) > 1 and field[0] == field[-1] == '"':
-        field = field[1:-1].replace('""', '"').strip()
-    return field
 
 
 def speakleash(data_dir: Path) -> list[dict]:

@@ -126,3 +126,14 @@ def test_a_broken_task_file_stops_the_harness_with_its_name(tmp_path, model_dir)
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     with pytest.raises(DataError, match=r"klej_dyk/dev.tsv.gz, line 3"):
         harness.evaluate(ch, model_dir, "x", tasks=["dyk"], shots=(0,), limit=4, data_dir=tmp_path)
+
+
+def test_training_data_leaves_out_the_evaluation_questions():
+    from bielik import preferences, sft_data
+    from bielik.corpus import dyk_eval_ids
+
+    held = dyk_eval_ids(DATA)  # KLEJ's DYK train and dev share questions: 398 of dev's 409
+    assert held and not held & {e["group"] for e in sft_data.dyk(DATA)}
+    assert not held & {c["group"] for c in preferences.dyk(DATA)}
+    quiz_test = set((DATA / "poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines())
+    assert not quiz_test & {e["messages"][0]["content"] for e in sft_data.quiz(DATA)}

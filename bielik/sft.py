@@ -154,7 +154,9 @@ def trainer_class():
                 return batches, num_items
             self._n = denominator(batches, self.weighting)
             tokens = denominator(batches, "tokens")
-            capacity = sum(b["labels"].numel() for b in batches) * self.accelerator.num_processes
+            # BS is the nominal step, as in ALLaMo: a short last step of an epoch runs at a lower rate
+            capacity = (self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+                        * self.accelerator.num_processes * batches[0]["labels"].shape[1])
             scheduled = self.lr_scheduler.get_last_lr()
             scale = alr_scale(tokens, capacity) if self.alr else 1.0
             for group, lr in zip(self.optimizer.param_groups, scheduled):

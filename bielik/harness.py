@@ -2,7 +2,7 @@
 
 `evaluate(ch, model_dir, stage)` runs the task YAMLs of bielik/tasks/ (0- and 5-shot), normalises each score to
 its baseline as the Open PL LLM Leaderboard does, adds the held-out Polish perplexity, and writes it all to
-runs/<scale>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's metrics.
+runs/<scale>/<chapter>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's metrics.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bielik import evaltasks, metrics
 from bielik.artifacts import read_json, write_json
 
 TASKS_DIR = Path(__file__).parent / "tasks"
-EVAL_DIR = "eval"  # runs/<scale>/eval/<stage>.json
+EVAL_DIR = "eval"  # runs/<scale>/<chapter>/eval/<stage>.json
 
 
 def _quiet() -> None:
@@ -116,11 +116,11 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
                 for k in shots}
     result = {"stage": stage, "chapter": ch.chapter.id, "model": str(Path(model_dir)), "limit": limit,
               "rows": rows, "average": {str(k): v for k, v in averages.items()},
-              "seconds": time.perf_counter() - start}
+              "seconds": time.perf_counter() - start, "finished": time.time()}
     if heldout_texts:
         context = min(getattr(model.config, "max_position_embeddings", 512), 512)
         result["perplexity"] = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
-    write_json(ch.run / EVAL_DIR / f"{stage}.json", result)
+    write_json(ch.dir / EVAL_DIR / f"{stage}.json", result)
     for k, v in averages.items():
         ch.record(f"{stage}: harness average, {k}-shot", round(v, 2), "normalised points")
     if "perplexity" in result:
@@ -129,10 +129,14 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
 
 
 def stages(run: Path) -> list[dict]:
-    """Every stage scored so far in this run, in pipeline order of the chapters that scored them."""
-    folder = Path(run) / EVAL_DIR
-    found = [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
-    return sorted(found, key=lambda r: (r["chapter"], r.get("order", 0), r["stage"]))
+    """Every stage scored so far in this run, in chapter order, then in the order each chapter scored them."""
+    found = [read_json(p) for p in Path(run).glob(f"*/{EVAL_DIR}/*.json")]
+    return sorted(found, key=lambda r: (r["chapter"], r["finished"]))
+
+
+def stage(ch, chapter: str, name: str) -> dict:
+    """A stage an earlier chapter scored; if missing, an error naming the chapter to run."""
+    return read_json(ch.require(chapter, f"{EVAL_DIR}/{name}.json"))
 
 
 def table(results: list[dict] | dict, shots: int | None = None):

@@ -97,18 +97,38 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     "04_pretraining": {
         "ci": {"context": 128, "steps": 12, "batch_size": 4, "grad_accum": 1, "lr": 2e-3, "min_lr_ratio": 0.45,
                "warmup": 2, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 8, "eval_every": 4,
-               "save_every": 6, "bf16": "auto", "baselines": True},
+               "save_every": 6, "bf16": "auto", "baselines": True, "eval_limit": 8},
         "tiny": {"context": 256, "steps": 150, "batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.45,
                  "warmup": 15, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 32, "eval_every": 25,
-                 "save_every": 50, "bf16": "auto", "baselines": True},
+                 "save_every": 50, "bf16": "auto", "baselines": True, "eval_limit": 100},
         "small": {"context": 1024, "steps": 20000, "batch_size": 16, "grad_accum": 8, "lr": 3e-4,
                   "min_lr_ratio": 0.45, "warmup": 500, "polish_share": 0.5, "instruction_share": 0.05,
-                  "heldout_rows": 256, "eval_every": 1000, "save_every": 1000, "bf16": "auto", "baselines": True},
+                  "heldout_rows": 256, "eval_every": 1000, "save_every": 1000, "bf16": "auto", "baselines": True,
+                  "eval_limit": 1000},
         # the report: 97,250 iterations x 128 sequences x 32,768 tokens, cosine 2e-5 -> 9e-6, warm-up 50, bf16;
         # batch_size is per GPU, and 16 nodes x 8 GPUs make the global batch of 128 (bielik/launch/)
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
-                 "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False},
+                 "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False,
+                 "eval_limit": 0},
+    },
+    # train_examples: instruction examples trained on (0 = all); low_quality_share: the share of them damaged for
+    # the ablation; variants: which of ce, wicel, wicel_alr to train (the last one listed is kept for chapter 06);
+    # weighting: WICEL's denominator, "tokens" (ALLaMo's default) or "weights" (OpenChat style)
+    "05_sft": {
+        "ci": {"context": 128, "train_examples": 40, "heldout_examples": 16, "epochs": 1, "batch_size": 4,
+               "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.0857, "warmup": 1, "low_quality_share": 0.3,
+               "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 8, "bf16": False},
+        "tiny": {"context": 256, "train_examples": 600, "heldout_examples": 120, "epochs": 2, "batch_size": 8,
+                 "grad_accum": 2, "lr": 5e-4, "min_lr_ratio": 0.0857, "warmup": 4, "low_quality_share": 0.3,
+                 "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 100, "bf16": True},
+        "small": {"context": 2048, "train_examples": 0, "heldout_examples": 500, "epochs": 3, "batch_size": 8,
+                  "grad_accum": 16, "lr": 2e-5, "min_lr_ratio": 0.0857, "warmup": 50, "low_quality_share": 0.3,
+                  "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 1000, "bf16": True},
+        # the report: cosine 7e-6 -> 6e-7, warm-up 50, 3 epochs, context 8,192, global batch 128 (local 1)
+        "full": {"context": 8192, "train_examples": 0, "heldout_examples": 2000, "epochs": 3, "batch_size": 1,
+                 "grad_accum": 1, "lr": 7e-6, "min_lr_ratio": 0.0857, "warmup": 50, "low_quality_share": 0.0,
+                 "variants": "wicel_alr", "weighting": "tokens", "eval_limit": 0, "bf16": True},
     },
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {

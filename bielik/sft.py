@@ -255,3 +255,41 @@ def train(model, tok, rows: list[dict], args, *, weighting: str, alr: bool, call
     trainer.remove_callback(PrinterCallback)
     trainer.train(resume_from_checkpoint=resume)
     return trainer
+
+
+def variant_settings(variant: str, weighting: str) -> tuple[str, bool]:
+    """(WICEL weighting, ALR on?) of an ablation variant: ce = plain cross-entropy, wicel, wicel_alr."""
+    table = {"ce": ("none", False), "wicel": (weighting, False), "wicel_alr": (weighting, True)}
+    if variant not in table:
+        raise ValueError(f"unknown SFT variant {variant!r}: choose from {', '.join(table)}")
+    return table[variant]
+
+
+def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[dict], out_dir, P, seed: int = 0,
+                curve_points: int = 8) -> dict:
+    """Fine-tune the model in `model_dir` as one ablation variant; save it to out_dir/<variant>; return its curves,
+    final held-out answer loss and throughput."""
+    import time
+    from pathlib import Path
+
+    from bielik.models import load_model, save_model
+    from bielik.pretrain import last_complete_checkpoint
+
+    weighting, alr = variant_settings(variant, P.weighting)
+    out_dir = Path(out_dir)
+    model = load_model(model_dir)
+    steps = math.ceil(len(rows) / (P.batch_size * P.grad_accum)) * P.epochs
+    args = sft_config(out_dir / f"{variant}-checkpoints", lr=P.lr, min_lr_ratio=P.min_lr_ratio, warmup_steps=P.warmup,
+                      epochs=P.epochs, batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16),
+                      seed=seed)
+    held = heldout_callback(heldout, every=max(1, steps // curve_points))
+    start = time.perf_counter()
+    trainer = train(model, tok, rows, args, weighting=weighting, alr=alr, callbacks=[held],
+                    resume=last_complete_checkpoint(args.output_dir))
+    seconds = time.perf_counter() - start
+    save_model(model, out_dir / variant, tok)
+    real_tokens = sum(i != tok.pad_token_id for r in rows for i in r["input_ids"]) * P.epochs  # <pad> is only padding
+    return {"variant": variant, "weighting": weighting, "alr": alr, "steps": trainer.state.global_step,
+            "heldout_loss": held.curve[-1]["heldout_loss"], "heldout_curve": held.curve,
+            "train_log": [h for h in trainer.state.log_history if "loss" in h], "step_log": trainer.step_log,
+            "seconds": seconds, "tokens_per_s": real_tokens / seconds}

@@ -300,7 +300,7 @@ def build(data_dir: Path, seed: int = 0, heldout: float = 0.1, limit_per_source:
         rows = READERS[name](Path(data_dir))
         if not rows:
             raise DataError(f"{data_dir}: the {name} reader found no examples")
-        for ex in _even(rows, limit_per_source) if limit_per_source else rows:
+        for ex in spread(rows, limit_per_source) if limit_per_source else rows:
             ex_id, k = ex["id"], 1
             while ex_id in ids:  # never expected, but ids must be unique
                 k += 1
@@ -316,7 +316,7 @@ def build(data_dir: Path, seed: int = 0, heldout: float = 0.1, limit_per_source:
     return out
 
 
-def _even(rows: list[dict], limit: int) -> list[dict]:
+def spread(rows: list[dict], limit: int) -> list[dict]:
     """`limit` rows at even steps through the list, so every year, document and file is represented."""
     if limit >= len(rows):
         return rows

@@ -278,6 +278,7 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     weighting, alr = variant_settings(variant, P.weighting)
     out_dir = Path(out_dir)
     model = load_model(model_dir)
+    model.config.pad_token_id = model.generation_config.pad_token_id = tok.pad_token_id  # trl would warn and set it
     steps = math.ceil(len(rows) / (P.batch_size * P.grad_accum)) * P.epochs
     args = sft_config(out_dir / f"{variant}-checkpoints", lr=P.lr, min_lr_ratio=P.min_lr_ratio, warmup_steps=P.warmup,
                       epochs=P.epochs, batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16),

@@ -133,7 +133,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {
         "ci": {"eval_limit": 12, "shots": "0,5", "heldout_rows": 4, "chat_tokens": 16},
-        "tiny": {"eval_limit": 200, "shots": "0,5", "heldout_rows": 32, "chat_tokens": 48},
+        "tiny": {"eval_limit": 100, "shots": "0,5", "heldout_rows": 32, "chat_tokens": 48},
         "small": {"eval_limit": 1000, "shots": "0,5", "heldout_rows": 256, "chat_tokens": 256},
         "full": {"eval_limit": 0, "shots": "0,5", "heldout_rows": 256, "chat_tokens": 512},
     },

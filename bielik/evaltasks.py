@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bielik.corpus import DataError, open_text, read_dyk, read_tsv
+from bielik.instructions import read_quiz
 
 LETTERS = "ABCDEFGH"
 
@@ -86,17 +87,8 @@ def _eight_tags(path: Path) -> list[dict]:
     return docs
 
 
-def _quiz(folder: Path) -> list[dict]:
-    with open_text(folder / "in.tsv") as f:
-        questions = [line.rstrip("\n") for line in f]
-    with open_text(folder / "expected.tsv") as f:
-        answers = [[a for a in line.rstrip("\n").split("\t") if a.strip()] for line in f]
-    if len(questions) != len(answers):
-        raise DataError(f"{folder}: in.tsv has {len(questions)} lines but expected.tsv has {len(answers)}")
-    for n, (q, a) in enumerate(zip(questions, answers), 1):
-        if not q.strip() or not a:
-            raise DataError(f"{folder / ('in.tsv' if not q.strip() else 'expected.tsv')}, line {n}: empty field")
-    return [{"question": q, "answers": a} for q, a in zip(questions, answers)]
+def _quiz(folder: Path, split: str) -> list[dict]:
+    return [{"question": q, "answers": a} for q, a in read_quiz(folder, split)]
 
 
 def _shuffled(docs: list[dict], seed: int = 1234) -> list[dict]:
@@ -129,7 +121,7 @@ def docs(name: str, data_dir: Path) -> tuple[list[dict], list[dict]]:
         read = lambda split: _labelled(d / f"sdadas_ppc/{split}.txt.gz", 3, [0, 1], 2, PPC, header=True)  # noqa: E731
         return _shuffled(read("test")), read("dev")
     if name == "quiz_qa":
-        return _shuffled(_quiz(d / "poleval2021_quiz_qa/test-A")), _quiz(d / "poleval2021_quiz_qa/dev-0")
+        return _shuffled(_quiz(d / "poleval2021_quiz_qa", "test-A")), _quiz(d / "poleval2021_quiz_qa", "dev-0")
     raise KeyError(f"unknown task {name!r}; the tasks are: {', '.join(TASKS)}")
 
 

@@ -10,19 +10,24 @@ from pathlib import Path
 from bielik.corpus import DataError, open_text
 
 
-def quiz_qa(folder: Path, split: str = "dev-0") -> list[list[dict]]:
-    """Question -> first accepted answer, as [user, assistant] conversations."""
+def read_quiz(folder: Path, split: str = "dev-0") -> list[tuple[str, list[str]]]:
+    """(question, accepted answers) per line of in.tsv / expected.tsv."""
     folder = Path(folder) / split
     with open_text(folder / "in.tsv") as f:
         questions = [line.rstrip("\n") for line in f]
     with open_text(folder / "expected.tsv") as f:
-        answers = [line.rstrip("\n").split("\t")[0] for line in f]
+        answers = [[a for a in line.rstrip("\n").split("\t") if a.strip()] for line in f]
     if len(questions) != len(answers):
         raise DataError(f"{folder}: in.tsv has {len(questions)} lines but expected.tsv has {len(answers)}")
     for n, (q, a) in enumerate(zip(questions, answers), 1):
-        if not q.strip() or not a.strip():
+        if not q.strip() or not a:
             raise DataError(f"{folder / 'in.tsv'}, line {n}: empty question or answer")
-    return [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in zip(questions, answers)]
+    return list(zip(questions, answers))
+
+
+def quiz_qa(folder: Path, split: str = "dev-0") -> list[list[dict]]:
+    """Question -> first accepted answer, as [user, assistant] conversations."""
+    return [[{"role": "user", "content": q}, {"role": "assistant", "content": a[0]}] for q, a in read_quiz(folder, split)]
 
 
 def render(tok, conversations: list[list[dict]]) -> list[str]:

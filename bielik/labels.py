@@ -148,7 +148,12 @@ def damage(docs: list[dict], share: float, seed: int = 0) -> list[dict]:
     return out
 
 
+def stable_fraction(key: str, seed: object = 0) -> float:
+    """A number in [0, 1) fixed by (seed, key): choices that do not depend on order or on the process."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "big") / 2 ** 64
+
+
 def split_of(group: str, seed: int = 0, test: float = 0.15, val: float = 0.15) -> str:
     """train / val / test by a stable hash of the group: every chunk of one book lands in the same split."""
-    h = int.from_bytes(hashlib.blake2b(f"{seed}:{group}".encode(), digest_size=8).digest(), "big") / 2 ** 64
+    h = stable_fraction(group, seed)
     return "test" if h < test else "val" if h < test + val else "train"

@@ -92,8 +92,7 @@ def wicel_helps(f: Figures):
 
 def pipeline_raises_score(f: Figures):
     start = f("04_pretraining", "pretrained: harness average, 0-shot")
-    later = [(c, s) for c, s in (("07_merging", "merged"), ("06_dpo", "dpo-p"), ("05_sft", "sft-wicel_alr"))]
-    for chapter, stage in later:
+    for chapter, stage in (("07_merging", "merged"), ("06_dpo", "dpo-p"), ("05_sft", "sft-wicel_alr")):
         try:
             end = f(chapter, f"{stage}: harness average, 0-shot")
             break

@@ -20,7 +20,6 @@ stable hash of the group ("train" or "heldout"), so one exam, document or questi
 from __future__ import annotations
 
 import difflib
-import hashlib
 import itertools
 import re
 import zlib
@@ -31,7 +30,7 @@ import pandas as pd
 
 from bielik.corpus import DataError, dyk_eval_ids, read_dyk, read_jsonl, read_tsv
 from bielik.instructions import quiz_qa
-from bielik.labels import split_of
+from bielik.labels import split_of, stable_fraction
 
 # --- step 4: the rule-based judge ----------------------------------------------------------------
 
@@ -303,16 +302,12 @@ def build(data_dir: Path, seed: int = 0, limit_per_source: int | None = None,
     return out
 
 
-def _hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
 def _spread(rows: list[dict], limit: int, seed: int) -> list[dict]:
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(r["group"], []).append(r)
     # salted unlike split_of's hash: the same hash would take the held-out groups first
-    lists = [groups[g] for g in sorted(groups, key=lambda g: _hash(f"spread:{seed}:{g}"))]
+    lists = [groups[g] for g in sorted(groups, key=lambda g: stable_fraction(g, f"spread:{seed}"))]
     out, i = [], 0
     while len(out) < limit and any(i < len(g) for g in lists):
         out += [g[i] for g in lists if i < len(g)][: limit - len(out)]

@@ -67,10 +67,11 @@ class PackedCollator:
 
 
 @torch.no_grad()
-def mean_loss(model, rows: list[dict], batch_size: int = 8) -> float:
-    """Mean cross-entropy per target token (nats) over packed rows, in evaluation mode."""
+def mean_loss(model, rows: list[dict], batch_size: int = 8, collate=None) -> float:
+    """Mean cross-entropy per target token (nats) over packed rows, in evaluation mode; `collate` makes the
+    batches (default: documents packed for pretraining; chapter 05 passes its answer-only SFT collator)."""
     model.eval()
-    collate = PackedCollator()
+    collate = collate or PackedCollator()
     total, count = 0.0, 0
     for i in range(0, len(rows), batch_size):
         batch = collate(rows[i:i + batch_size])

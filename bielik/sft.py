@@ -182,19 +182,11 @@ def trainer_class():
     return WicelSFTTrainer
 
 
-@torch.no_grad()
 def answer_loss(model, rows: list[dict], batch_size: int = 8) -> float:
     """Mean cross-entropy per answer token (nats), unweighted: the held-out yardstick every variant shares."""
-    model.eval()
-    collate = SFTCollator()
-    total, count = 0.0, 0
-    for i in range(0, len(rows), batch_size):
-        b = collate(rows[i:i + batch_size])
-        logits = model(input_ids=b["input_ids"], position_ids=b["position_ids"],
-                       attention_mask=b["attention_mask"]).logits
-        total += wicel_sum(logits, b["labels"], b["weights"], "none").item()
-        count += denominator([b], "tokens")
-    return total / max(count, 1)
+    from bielik.pretrain import mean_loss
+
+    return mean_loss(model, rows, batch_size, SFTCollator())
 
 
 def heldout_callback(rows: list[dict], every: int, batch_size: int = 8):
@@ -202,7 +194,8 @@ def heldout_callback(rows: list[dict], every: int, batch_size: int = 8):
     from transformers import TrainerCallback
 
     class HeldOut(TrainerCallback):
-        curve: list[dict] = []
+        def __init__(self):
+            self.curve: list[dict] = []
 
         def _measure(self, step, model):
             was_training = model.training
@@ -218,9 +211,7 @@ def heldout_callback(rows: list[dict], every: int, batch_size: int = 8):
             if state.global_step % every == 0 or state.global_step == state.max_steps:
                 self._measure(state.global_step, model)
 
-    cb = HeldOut()
-    cb.curve = []
-    return cb
+    return HeldOut()
 
 
 def sft_config(out_dir, *, lr: float, min_lr_ratio: float, warmup_steps: int, epochs: float, batch_size: int,

@@ -17,7 +17,6 @@ set, or sharing text with one, are dropped (`SPEAKLEASH_SKIPPED`, `evaluation_in
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from bielik.corpus import DataError, dyk_eval_ids, open_text, read_dyk, read_jsonl, read_tsv
 from bielik.instructions import quiz_qa
-from bielik.labels import split_of
+from bielik.labels import split_of, stable_fraction
 
 TIERS = {"human": 1.0, "verified": 0.7, "generated": 0.5}
 
@@ -54,11 +53,6 @@ SPEAKLEASH_SKIPPED = {
     "ipipan-ipipan_polqa_questions": "PolQA reuses the PolEval 2021 quiz questions, whose test-A we evaluate on",
     "human_expert_gec_dataset": "the same sentences as the gec source, which keeps them at the human tier",
 }
-
-
-def _frac(key: str, seed: int = 0) -> float:
-    """A stable number in [0, 1) for a key: deterministic choices that do not depend on order."""
-    return int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "big") / 2 ** 64
 
 
 def _turns(*pairs: tuple[str, str]) -> list[dict]:
@@ -105,7 +99,7 @@ def poquad(data_dir: Path, dialogue_share: float = 0.5) -> list[dict]:
         for p, para in enumerate(a["paragraphs"]):
             qa = [(q["question"].strip(), _poquad_answer(path, a["id"], q)) for q in para["qas"]]
             first = f"{READ_PASSAGE}\n\nTytuł: {a['title']}\nTekst: {para['context']}\n\nPytanie: "
-            if len(qa) > 1 and _frac(f"poquad/{group}/{p}") < dialogue_share:
+            if len(qa) > 1 and stable_fraction(f"poquad/{group}/{p}") < dialogue_share:
                 pairs = [(first + qa[0][0], qa[0][1])] + qa[1:]
                 out.append(_example("poquad", f"{a['id']}/{p}/dialogue", group, _turns(*pairs)))
             else:
@@ -147,7 +141,7 @@ def law_exams(data_dir: Path, dialogue_share: float = 1 / 3) -> list[dict]:
             seen.add(key)
             group = f"{row['exam_type']}-{row['year']}"
             ex_id = f"{path.parent.name}/{path.name.removesuffix('.jsonl.gz')}/{n}"
-            out.append(_example("law_exams", ex_id, group, _law_turns(row, content, _frac(ex_id) < dialogue_share)))
+            out.append(_example("law_exams", ex_id, group, _law_turns(row, content, stable_fraction(ex_id) < dialogue_share)))
     return out
 
 
@@ -308,7 +302,7 @@ def build(data_dir: Path, seed: int = 0, heldout: float = 0.1, limit_per_source:
             ids.add(ex_id)
             split = "heldout" if split_of(ex["group"], seed, test=heldout, val=0.0) == "test" else "train"
             messages = ex["messages"]
-            if _frac(ex_id, seed) < system_share:
+            if stable_fraction(ex_id, seed) < system_share:
                 messages = [{"role": "system", "content": SYSTEM}] + messages
             check_messages(messages)
             out.append({"id": ex_id, "source": ex["source"], "tier": ex["tier"], "weight": TIERS[ex["tier"]],

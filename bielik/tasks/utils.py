@@ -10,41 +10,15 @@ import datasets
 from bielik import evaltasks
 
 
-def _load(name, data_dir=None, **_):
+def load(task, data_dir=None, **_):
+    """The task's test and few-shot splits; the YAML names the task in `dataset_kwargs`, and `data_dir` comes from
+    the TaskManager's metadata (other metadata, such as `version`, is ignored)."""
     if data_dir is None:
         from bielik.paths import repo_root
         data_dir = repo_root() / "data"
-    test, fewshot = evaltasks.docs(name, Path(data_dir))
+    test, fewshot = evaltasks.docs(task, Path(data_dir))
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(test),
                                  "fewshot": datasets.Dataset.from_list(fewshot)})
-
-
-def polemo2_out(**kw):
-    return _load("polemo2_out", **kw)
-
-
-def klej_ner(**kw):
-    return _load("klej_ner", **kw)
-
-
-def polish_8tags(**kw):
-    return _load("polish_8tags", **kw)
-
-
-def cbd(**kw):
-    return _load("cbd", **kw)
-
-
-def dyk(**kw):
-    return _load("dyk", **kw)
-
-
-def ppc(**kw):
-    return _load("ppc", **kw)
-
-
-def quiz_qa(**kw):
-    return _load("quiz_qa", **kw)
 
 
 def macro_f1(items):

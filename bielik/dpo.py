@@ -247,12 +247,127 @@ def sequence_logps(model, tok, pairs: list[dict], batch_size: int = 8,
 
 def preference_metrics(policy_logps: tuple[torch.Tensor, torch.Tensor], ref_logps: tuple[torch.Tensor, torch.Tensor],
                        beta: float) -> dict:
-    """From (chosen, rejected) log-probs of the policy and the reference: accuracy (implicit reward margin > 0),
+    """From (chosen, rejected) log-probs of the policy and the reference: accuracy (implicit reward margin > 0, a
+    tie counting half, so that the reference itself scores 0.5),
     the mean margin beta(r_w - r_l), the mean change of the chosen and rejected log-probs (r_w, r_l) and the
     share of chosen answers that became less likely than under the reference (where DPO-P's penalty fires)."""
     (pc, pr), (rc, rr) = policy_logps, ref_logps
     r_w, r_l = pc.float() - rc.float(), pr.float() - rr.float()
     margin = beta * (r_w - r_l)
-    return {"accuracy": (margin > 0).float().mean().item(), "reward_margin": margin.mean().item(),
+    return {"accuracy": ((margin > 0).float() + 0.5 * (margin == 0).float()).mean().item(), "reward_margin": margin.mean().item(),
             "chosen_logp_change": r_w.mean().item(), "rejected_logp_change": r_l.mean().item(),
             "chosen_fell": (r_w < 0).float().mean().item(), "n": len(r_w)}
+
+
+def metrics_by_source(policy_logps: tuple[torch.Tensor, torch.Tensor], ref_logps: tuple[torch.Tensor, torch.Tensor],
+                      pairs: list[dict], beta: float) -> dict[str, dict]:
+    """`preference_metrics` for each pair source (and "all"): knowledge pairs and edit pairs behave differently."""
+    out = {}
+    for source in [*dict.fromkeys(p["source"] for p in pairs), "all"]:
+        idx = torch.tensor([i for i, p in enumerate(pairs) if source in ("all", p["source"])])
+        pick = lambda pair: (pair[0][idx], pair[1][idx])  # noqa: E731
+        out[source] = preference_metrics(pick(policy_logps), pick(ref_logps), beta)
+    return out
+
+
+# --- chapter 06's runs ------------------------------------------------------------------------------
+
+def pair_tokens(tok, pair: dict) -> int:
+    """Tokens of the longer side of a pair, prompt included: what `max_length` must hold for nothing to be cut."""
+    e = encode_pair(tok, pair)
+    return len(e["prompt_ids"]) + max(len(e["chosen_ids"]), len(e["rejected_ids"]))
+
+
+def heldout_callback(pairs: list[dict], tok, ref_logps: tuple[torch.Tensor, torch.Tensor], beta: float, every: int,
+                     max_length: int | None = None, batch_size: int = 16):
+    """`preference_metrics` of held-out pairs against the starting model, at the start and every `every` steps,
+    into `callback.curve`: the chosen and rejected log-prob trajectories."""
+    from transformers import TrainerCallback
+
+    class HeldOutPreferences(TrainerCallback):
+        def __init__(self):
+            self.curve: list[dict] = []
+
+        def _measure(self, step, model):
+            logps = sequence_logps(model, tok, pairs, batch_size, max_length)  # restores train mode itself
+            self.curve.append({"step": step, **preference_metrics(logps, ref_logps, beta)})
+
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            if not self.curve:
+                self._measure(state.global_step, model)
+
+        def on_step_end(self, args, state, control, model=None, **kw):
+            if state.global_step % every == 0 or state.global_step == state.max_steps:
+                self._measure(state.global_step, model)
+
+    return HeldOutPreferences()
+
+
+def phase_steps(steps: int, phases: int) -> list[int]:
+    """The ends of `phases` equal parts of a run of `steps` steps (the last is the final step)."""
+    return sorted({max(1, round(k * steps / phases)) for k in range(1, phases + 1)}) if phases else []
+
+
+def save_at(steps: list[int]):
+    """A callback that saves a (complete) checkpoint at each of `steps`, besides the periodic ones."""
+    from transformers import TrainerCallback
+
+    class SaveAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step in steps:
+                control.should_save = True
+
+    return SaveAt()
+
+
+def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pairs: list[dict], out_dir, P, *,
+                lam: float, placement: str = "inside", phases: int = 0, seed: int = 0, curve_points: int = 6) -> dict:
+    """Train the model in `start_dir` with DPO-P (lam = 0: DPO) on `train_pairs` and save it to out_dir/<name>.
+    `P` carries beta, lr, warmup, epochs (may be fractional), batch_size, grad_accum, context (max_length),
+    save_every (0: no periodic checkpoints) and bf16. With `phases` > 0 the run also saves a checkpoint at the end
+    of each of that many equal parts of training and exports them as model folders out_dir/<name>-phases/step-N
+    (the last is the final model): chapter 07 merges them. A killed run resumes from its last complete
+    checkpoint."""
+    import math
+    import time
+    from pathlib import Path
+
+    from bielik.models import load_model, save_model
+    from bielik.pretrain import last_complete_checkpoint
+
+    out_dir = Path(out_dir)
+    model = load_model(start_dir)
+    model.config.pad_token_id = model.generation_config.pad_token_id = tok.pad_token_id
+    # the starting model is the reference (trl precomputes it likewise for the training pairs), scored under the
+    # autocast that accelerate wraps around the model's forward during training: else bf16 rounding alone would
+    # move the held-out log-probs by a fraction of a nat before the first step
+    device = next(model.parameters()).device.type
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=bool(P.bf16)):
+        ref_heldout = sequence_logps(model, tok, heldout_pairs, max_length=P.context)
+    steps = math.ceil(len(train_pairs) / (P.batch_size * P.grad_accum) * P.epochs)
+    ends = phase_steps(steps, phases)
+    args = dpo_config(out_dir / f"{name}-checkpoints", beta=P.beta, lr=P.lr, warmup_steps=P.warmup, max_steps=steps,
+                      batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16), seed=seed,
+                      max_length=P.context, save_steps=P.save_every,
+                      gradient_checkpointing=False)  # activations of these models fit; recomputing them costs ~30%
+    held = heldout_callback(heldout_pairs, tok, ref_heldout, P.beta, every=max(1, steps // curve_points),
+                            max_length=P.context)
+    start = time.perf_counter()
+    trainer = train(model, None, tok, train_pairs, args, lam=lam, placement=placement,
+                    callbacks=[held, save_at(ends)], resume=last_complete_checkpoint(args.output_dir))
+    seconds = time.perf_counter() - start
+    save_model(model, out_dir / name, tok)
+    exported = []
+    for step in ends:
+        target = out_dir / f"{name}-phases" / f"step-{step}"
+        if not target.exists():
+            save_model(load_model(Path(args.output_dir) / f"checkpoint-{step}"), target, tok)
+        exported.append(target)
+    # a pair runs as two sequences, prompt + chosen and prompt + rejected (padding not counted)
+    encoded = [encode_pair(tok, p) for p in train_pairs]
+    per_pair = sum(2 * len(e["prompt_ids"]) + len(e["chosen_ids"]) + len(e["rejected_ids"]) for e in encoded)
+    tokens = per_pair / len(encoded) * trainer.state.global_step * P.batch_size * P.grad_accum
+    return {"name": name, "lam": lam, "placement": placement, "steps": trainer.state.global_step,
+            "heldout": held.curve[-1], "heldout_curve": held.curve, "phases": exported,
+            "train_log": [h for h in trainer.state.log_history if "loss" in h],
+            "seconds": seconds, "tokens_per_s": tokens / seconds}

@@ -287,6 +287,15 @@ def from_model(prompts_with_gold: list[list[dict]], generate: Callable[[list[lis
             for i, (prompt, conv, answer, group) in enumerate(zip(prompts, prompts_with_gold, answers, groups))]
 
 
+def quiz_for_model(data_dir: Path, candidates: list[dict], n: int) -> list[list[dict]]:
+    """`n` quiz dev-0 [question, gold] conversations the `quiz` source did not take, spread through the file, for
+    `from_model`: a second pair on the same prompt would only be removed again by the deduplication."""
+    taken = {_user_text(c["prompt"]) for c in candidates if c["source"] == "quiz"}
+    free = [conv for conv in quiz_qa(Path(data_dir) / "poleval2021_quiz_qa", "dev-0")
+            if _user_text(conv[:1]) not in taken]
+    return [free[i * len(free) // n] for i in range(n)] if 0 < n < len(free) else free[:max(n, 0)]
+
+
 READERS: dict[str, Callable[[Path], list[dict]]] = {
     "law_exams": law_exams, "gec": gec, "wiki_bias": wiki_bias, "dyk": dyk, "quiz": quiz}
 

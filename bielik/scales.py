@@ -130,6 +130,30 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "grad_accum": 1, "lr": 7e-6, "min_lr_ratio": 0.0857, "warmup": 50, "low_quality_share": 0.0,
                  "variants": "wicel_alr", "weighting": "tokens", "eval_limit": 0, "bf16": True},
     },
+    # pairs_per_source: candidates read from each data/ source (0 = all); model_answers: quiz questions the SFT
+    # model answers itself (its answer against the gold); context: max prompt + response tokens (longer pairs are
+    # left out); train_pairs, heldout_pairs: 0 = all; lam: DPO-P's lambda; placement: inside or outside beta;
+    # phases: checkpoints kept for chapter 07; compare_dpo: also train plain DPO on the same pairs
+    "06_dpo": {
+        "ci": {"pairs_per_source": 20, "model_answers": 4, "context": 128, "train_pairs": 16, "heldout_pairs": 8,
+               "epochs": 1, "batch_size": 4, "grad_accum": 1, "lr": 1e-3, "warmup": 1, "beta": 0.05, "lam": 2.5,
+               "placement": "inside", "phases": 3, "save_every": 0, "compare_dpo": True, "eval_limit": 8,
+               "bf16": False},
+        "tiny": {"pairs_per_source": 300, "model_answers": 60, "context": 160, "train_pairs": 160,
+                 "heldout_pairs": 100, "epochs": 2, "batch_size": 8, "grad_accum": 1, "lr": 2e-4, "warmup": 3,
+                 "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 0, "compare_dpo": True,
+                 "eval_limit": 100, "bf16": True},
+        "small": {"pairs_per_source": 0, "model_answers": 1000, "context": 1024, "train_pairs": 0,
+                  "heldout_pairs": 500, "epochs": 2, "batch_size": 8, "grad_accum": 8, "lr": 5e-6, "warmup": 50,
+                  "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 200,
+                  "compare_dpo": True, "eval_limit": 1000, "bf16": True},
+        # the report: beta 0.05, lambda 2.5, constant 7e-7 after 50 warm-up steps, 3,800 steps x 64 = 3.4 passes
+        # over 72k pairs (global batch 64 = nodes x GPUs x batch_size x grad_accum, bielik/launch/)
+        "full": {"pairs_per_source": 0, "model_answers": 5000, "context": 8192, "train_pairs": 0,
+                 "heldout_pairs": 2000, "epochs": 3.4, "batch_size": 1, "grad_accum": 1, "lr": 7e-7, "warmup": 50,
+                 "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 250,
+                 "compare_dpo": False, "eval_limit": 0, "bf16": True},
+    },
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {
         "ci": {"eval_limit": 12, "shots": "0,5", "heldout_rows": 4, "chat_tokens": 16},

@@ -251,6 +251,58 @@ def test_preference_metrics():
     m = dpo.preference_metrics(policy, ref, beta=0.1)
     assert m["accuracy"] == 0.5 and m["reward_margin"] == pytest.approx(0.0)
     assert m["chosen_logp_change"] == 0.0 and m["rejected_logp_change"] == 0.0 and m["chosen_fell"] == 0.5
+    # the reference against itself: every margin is a tie, which counts half
+    assert dpo.preference_metrics(ref, ref, beta=0.1)["accuracy"] == 0.5
+
+
+def test_metrics_by_source():
+    policy = (torch.tensor([-9.0, -12.0, -5.0]), torch.tensor([-14.0, -10.0, -5.0]))
+    ref = (torch.tensor([-10.0, -11.0, -5.0]), torch.tensor([-12.0, -12.0, -5.0]))
+    pairs = [{"source": "gec"}, {"source": "quiz"}, {"source": "gec"}]
+    m = dpo.metrics_by_source(policy, ref, pairs, beta=0.1)
+    assert list(m) == ["gec", "quiz", "all"]
+    assert m["gec"]["n"] == 2 and m["gec"]["accuracy"] == 0.75  # one right, one tie
+    assert m["quiz"]["accuracy"] == 0.0 and m["quiz"]["chosen_logp_change"] == -1.0
+    assert m["all"]["n"] == 3
+
+
+def test_phase_steps():
+    assert dpo.phase_steps(40, 3) == [13, 27, 40]
+    assert dpo.phase_steps(4, 3) == [1, 3, 4]
+    assert dpo.phase_steps(2, 3) == [1, 2]  # fewer steps than phases: every step
+    assert dpo.phase_steps(40, 0) == []
+
+
+def test_run_variant_keeps_phases_and_resumes(tiny, tmp_path):
+    from types import SimpleNamespace
+
+    from bielik.models import load_model, save_model
+    from bielik.pretrain import COMPLETE
+
+    tok, new = tiny
+    save_model(new(), tmp_path / "start", tok)
+    P = SimpleNamespace(beta=0.05, lr=1e-3, warmup=0, epochs=1, batch_size=2, grad_accum=1, context=256,
+                        save_every=0, bf16=False)
+    out = tmp_path / "out"
+    r = dpo.run_variant("dpo-p", tmp_path / "start", tok, PAIRS, PAIRS[:2], out, P, lam=2.5, phases=3, curve_points=3)
+    assert r["steps"] == 3 and [p.name for p in r["phases"]] == ["step-1", "step-2", "step-3"]
+    assert [h["step"] for h in r["heldout_curve"]] == [0, 1, 2, 3]
+    assert r["heldout_curve"][0]["accuracy"] == 0.5 and r["heldout_curve"][0]["chosen_logp_change"] == 0.0
+    final = dpo.sequence_logps(load_model(out / "dpo-p"), tok, PAIRS)[0]
+    assert dpo.sequence_logps(load_model(r["phases"][-1]), tok, PAIRS)[0] == pytest.approx(final, abs=1e-5)
+    assert not torch.allclose(dpo.sequence_logps(load_model(r["phases"][0]), tok, PAIRS)[0], final)
+    assert r["tokens_per_s"] > 0 and len(r["train_log"]) == 3
+
+    # killed after step 2: the step-3 checkpoint was never completed; the rerun resumes from step 2 and ends
+    # where the uninterrupted run ended
+    (out / "dpo-p-checkpoints" / "checkpoint-3" / COMPLETE).unlink()
+    for folder in (out / "dpo-p", out / "dpo-p-phases" / "step-3"):
+        import shutil
+        shutil.rmtree(folder)
+    again = dpo.run_variant("dpo-p", tmp_path / "start", tok, PAIRS, PAIRS[:2], out, P, lam=2.5, phases=3,
+                            curve_points=3)
+    assert again["steps"] == 3 and [h["step"] for h in again["heldout_curve"]] == [2, 3]
+    assert dpo.sequence_logps(load_model(out / "dpo-p"), tok, PAIRS)[0] == pytest.approx(final, abs=1e-4)
 
 
 def test_checkpoints_reload(run):

@@ -151,6 +151,18 @@ def test_from_model_with_a_fake_generate():
         P.from_model(convs, lambda prompts: ["x"])
 
 
+def test_quiz_for_model_takes_questions_the_quiz_source_did_not():
+    cands = P.build(DATA, limit_per_source=50, sources=["quiz"])
+    taken = {c["prompt"][0]["content"] for c in cands}
+    convs = P.quiz_for_model(DATA, cands, 12)
+    assert len(convs) == 12 and len({c[0]["content"] for c in convs}) == 12
+    assert not taken & {c[0]["content"] for c in convs}
+    assert [c[1]["role"] for c in convs] == ["assistant"] * 12  # [question, gold], as from_model wants
+    pairs, steps = P.pipeline(cands + P.from_model(convs, lambda prompts: ["P."] * len(prompts)))
+    assert dict(steps)["after dedup"] == len(cands) + 12  # none of them is dropped as a duplicate prompt
+    assert P.quiz_for_model(DATA, cands, 0) == []
+
+
 def test_build_limit_spreads_over_groups():
     cands = P.build(DATA, limit_per_source=20, sources=["law_exams", "wiki_bias"])
     law = [c for c in cands if c["source"] == "law_exams"]

@@ -154,6 +154,14 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 250,
                  "compare_dpo": False, "eval_limit": 0, "bf16": True},
     },
+    # methods: comma-separated, of linear, ties and model_stock (linear, the report's choice, becomes the model);
+    # density: the share of each task vector TIES keeps; eval_limit: documents per harness task (0 = all)
+    "07_merging": {
+        "ci": {"methods": "linear,ties,model_stock", "density": 0.5, "eval_limit": 8},
+        "tiny": {"methods": "linear,ties,model_stock", "density": 0.5, "eval_limit": 100},
+        "small": {"methods": "linear,ties,model_stock", "density": 0.5, "eval_limit": 1000},
+        "full": {"methods": "linear,ties,model_stock", "density": 0.5, "eval_limit": 0},
+    },
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {
         "ci": {"eval_limit": 12, "shots": "0,5", "heldout_rows": 4, "chat_tokens": 16},

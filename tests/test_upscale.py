@@ -47,7 +47,8 @@ def test_passthrough_upscaling_copies_exactly_the_right_layers(tmp_path):
 
     from bielik.base_model import mistral_config, new_model
     from bielik.models import save_model
-    from bielik.upscale import passthrough_config, run_passthrough
+    from bielik.merging import run as run_passthrough
+    from bielik.upscale import passthrough_config
 
     base = new_model(mistral_config(vocab_size=384, hidden=256, intermediate=512, layers=9, heads=4, kv_heads=2,
                                     context=64), seed=0)

@@ -97,11 +97,40 @@ def heldout_perplexity(model, tok, texts: list[str], context: int, rows: int) ->
     return math.exp(mean_loss(model, heldout_rows(tok, texts, context, rows)))
 
 
+def weights_fingerprint(model_dir) -> str:
+    """sha256 of a model folder's safetensors files: the same weights, wherever they were copied to."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(Path(model_dir).glob("*.safetensors")):
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 24):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def earlier_rows(run: Path, fingerprint: str, limit: int | None, seed: int, data_dir: Path) -> dict[int, list[dict]]:
+    """Task rows an earlier evaluation in this run already computed for the same weights, documents and seed, by
+    shot count: chapter 09 then scores only what the chapters did not."""
+    found: dict[int, list[dict]] = {}
+    for path in sorted(Path(run).glob(f"*/{EVAL_DIR}/*.json")):
+        r = read_json(path)
+        if (r.get("fingerprint") == fingerprint and r.get("limit") == limit and r.get("seed") == seed
+                and r.get("data_dir") == str(data_dir)):
+            for row in r["rows"]:
+                have = found.setdefault(row["shots"], [])
+                if not any(x["task"] == row["task"] for x in have):
+                    have.append(row)
+    return found
+
+
 def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots: tuple[int, ...] = (0, 5),
              limit: int | None = None, heldout_texts: list[str] | None = None, heldout_rows: int = 16,
-             batch_size: int = 16, data_dir: Path | None = None) -> dict:
+             batch_size: int = 16, data_dir: Path | None = None, reuse: bool = False) -> dict:
     """Score the model in `model_dir` as `stage` (e.g. "pretrained", "sft"): every task at every shot count,
-    the normalised averages and the held-out perplexity. Records them and returns the stage's result."""
+    the normalised averages and the held-out perplexity. Records them and returns the stage's result. With
+    `reuse`, a shot count that an earlier chapter of the run scored on the same weights (same documents, seed and
+    every task) is taken from there instead of run again."""
     from bielik.models import load_model, load_tokenizer
     from bielik.paths import repo_root
 
@@ -109,12 +138,20 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
     model = load_model(model_dir)  # a folder that is not a model fails here, naming what is missing
     tok = load_tokenizer(model_dir)
     lm = lm_for(model, tok, batch_size)
-    start, rows = time.perf_counter(), []
+    fingerprint = weights_fingerprint(model_dir)
+    wanted = set(tasks or evaltasks.TASKS)
+    earlier = earlier_rows(ch.run, fingerprint, limit, ch.seed, data_dir) if reuse else {}
+    start, rows, reused = time.perf_counter(), [], []
     for k in shots:
-        rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
+        if {r["task"] for r in earlier.get(k, [])} >= wanted:
+            rows += [r for r in earlier[k] if r["task"] in wanted]
+            reused.append(k)
+        else:
+            rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
     averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
                 for k in shots}
     result = {"stage": stage, "chapter": ch.chapter.id, "model": str(Path(model_dir)), "limit": limit,
+              "fingerprint": fingerprint, "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused,
               "rows": rows, "average": {str(k): v for k, v in averages.items()},
               "seconds": time.perf_counter() - start, "finished": time.time()}
     if heldout_texts:

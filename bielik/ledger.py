@@ -16,6 +16,7 @@ from bielik import metrics
 SUPPORTED, NOT_SUPPORTED, UNTESTABLE, NOT_RUN = ("supported", "not supported", "not testable at this scale",
                                                  "not run yet")
 NOISE_NATS = 0.01  # held-out loss differences smaller than this are within what another seed could move
+NOISE_LOGP = 0.5  # nats of an answer's summed log-prob: a mean change this small is not a fall
 NOISE_POINTS = 2.0  # harness averages (normalised points) closer than this to each other are a tie at our sizes
 
 
@@ -109,8 +110,8 @@ def pipeline_raises_score(f: Figures):
 def dpop_keeps_chosen(f: Figures):
     dpop = f("06_dpo", "dpo-p: chosen log-prob change")
     dpo = f("06_dpo", "dpo: chosen log-prob change")
-    text = f"DPO-P {dpop:+.2f}, DPO {dpo:+.2f} nats"
-    return text, SUPPORTED if dpop >= 0 or dpop > dpo else NOT_SUPPORTED
+    text = f"held-out chosen log-prob change: DPO-P {dpop:+.2f}, DPO {dpo:+.2f} nats"
+    return text, SUPPORTED if dpop >= -NOISE_LOGP else NOT_SUPPORTED
 
 
 def merge_as_good(f: Figures):

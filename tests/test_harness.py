@@ -110,6 +110,34 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     assert recorded == pytest.approx(result["average"]["0"], abs=0.01)
 
 
+def test_chapter_09_reuses_what_a_chapter_scored_on_the_same_weights(tmp_path, model_dir):
+    import shutil
+
+    from bielik.base_model import mistral_config, new_model
+    from bielik.models import load_tokenizer, save_model
+
+    run = str(tmp_path / "runs")
+    first = harness.evaluate(bielik.start("06", scale="ci", run_dir=run), model_dir, "dpo-p", tasks=["dyk"],
+                             shots=(0,), limit=6)
+    copy = shutil.copytree(model_dir, tmp_path / "copy")  # chapter 06 evaluates dpo-p/ and hands on model/
+    ch = bielik.start("09", scale="ci", run_dir=run)
+    again = harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0, 5), limit=6, reuse=True)
+    assert again["reused_shots"] == [0] and again["fingerprint"] == first["fingerprint"]
+    assert [r for r in again["rows"] if r["shots"] == 0] == first["rows"]
+    assert {r["shots"] for r in again["rows"]} == {0, 5}
+    # other documents, or other weights: scored afresh
+    assert harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0,), limit=5, reuse=True)["reused_shots"] == []
+    other = save_model(new_model(mistral_config(first_vocab(model_dir), 256, 256, 1, 4, 2, 256), seed=1),
+                       tmp_path / "other", load_tokenizer(model_dir))
+    assert harness.evaluate(ch, other, "x", tasks=["dyk"], shots=(0,), limit=6, reuse=True)["reused_shots"] == []
+
+
+def first_vocab(model_dir):
+    import json
+
+    return json.loads((model_dir / "config.json").read_text())["vocab_size"]
+
+
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     (tmp_path / "notes").mkdir()

@@ -104,3 +104,15 @@ RETENTION = [
     {"variant": "IQ2_XXS (imatrix)", "average": 61.34},
     {"variant": "IQ1_M (imatrix)", "average": 52.09},
 ]
+
+# Bielik 7B v0.1 (arXiv 2410.18565, Table 8): GGUF perplexity, KL divergence from FP16 and same-top-token share,
+# without -> with imatrix; FP16 perplexity 3.9393. None where the table gives no figure.
+V01_FP16_PERPLEXITY = 3.9393
+V01_GGUF = [
+    {"variant": "Q8_0", "gib": 7.17, "ppl": (3.9422, 3.9422), "kld": (0.0010, 0.0010), "same_top": (98.69, 98.69)},
+    {"variant": "Q6_K", "gib": 5.53, "ppl": (3.9450, 3.9406), "kld": None, "same_top": None},
+    {"variant": "Q5_K_M", "gib": 4.78, "ppl": (3.9520, 3.9473), "kld": None, "same_top": None},
+    {"variant": "Q4_K_M", "gib": 4.07, "ppl": (3.9876, 3.9727), "kld": (0.0286, 0.0220), "same_top": (93.66, 94.47)},
+    {"variant": "Q3_K_M", "gib": 3.28, "ppl": (4.0915, 4.0458), "kld": None, "same_top": None},
+    {"variant": "Q2_K", "gib": 2.53, "ppl": (4.7045, 4.3522), "kld": (0.2852, 0.1939), "same_top": (81.11, 84.56)},
+]

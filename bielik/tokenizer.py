@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -193,6 +194,13 @@ def save_tokenizer(tok, out_dir: str | os.PathLike) -> Path:
     """
     out_dir = Path(out_dir)
     tok.save_pretrained(out_dir, save_jinja_files=False)
+    # transformers 5 writes only tokenizer.json; the converter's SentencePiece path needs the model file itself,
+    # from where the tokenizer was built or loaded
+    if not (out_dir / "tokenizer.model").exists():
+        for spm in (Path(getattr(tok, "vocab_file", None) or "-"), Path(tok.name_or_path or "-") / "tokenizer.model"):
+            if spm.name == "tokenizer.model" and spm.is_file():
+                shutil.copyfile(spm, out_dir / "tokenizer.model")
+                break
     config_path = out_dir / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     added = sorted(tok.added_tokens_decoder.items())

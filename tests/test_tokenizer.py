@@ -152,6 +152,17 @@ def test_the_saved_folder_reloads_offline_with_the_same_ids(built):
     assert len(again) == len(tok) and again.pad_token_id == tok.pad_token_id
 
 
+def test_every_later_save_keeps_the_sentencepiece_model(built, tmp_path):
+    # a model folder is saved with a tokenizer loaded from the previous folder, chapter after chapter; transformers
+    # 5 writes only tokenizer.json, and llama.cpp's converter needs tokenizer.model in the last folder (chapter 07's)
+    from bielik.models import load_tokenizer
+
+    _, _, out = built
+    first = T.save_tokenizer(load_tokenizer(out), tmp_path / "03")
+    second = T.save_tokenizer(load_tokenizer(first), tmp_path / "07")
+    assert (second / "tokenizer.model").read_bytes() == (out / "tokenizer.model").read_bytes()
+
+
 def test_the_folder_has_what_llama_cpp_reads(built):
     from sentencepiece import sentencepiece_model_pb2
 

@@ -1,0 +1,176 @@
+"""Run GGUF files in llama.cpp through llama-cpp-python (chapter 08): next-token distributions, perplexity, KL
+divergence against the 16-bit file, top-token agreement, generation and its speed.
+
+llama.cpp can abort the whole Python process (an unknown token, a damaged file), so every call here runs in a
+child process (`python -m bielik.llama`), and the file is checked by `quantize.check` first. Token ids, not text,
+go in: the same ids for every format and for transformers, so the numbers compare like with like.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class LlamaError(RuntimeError):
+    """llama.cpp failed on a file (the child's stderr is in the message)."""
+
+
+def _child(job: dict) -> dict:
+    from bielik.quantize import check
+
+    check(job["model"])
+    proc = subprocess.run([sys.executable, "-m", "bielik.llama"], input=json.dumps(job), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LlamaError(f"llama.cpp failed on {job['model']} (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def log_probs(model_path, rows: list[list[int]], context: int) -> np.ndarray:
+    """log-softmax of llama.cpp's logits at every position of every row: [rows, positions, vocab], float32."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "logp.npy"
+        _child({"op": "log_probs", "model": str(model_path), "rows": rows, "context": context, "out": str(out)})
+        return np.load(out)
+
+
+def generate(model_path, prompt_ids: list[int], max_tokens: int, context: int, stop_id: int | None = None) -> dict:
+    """Greedy continuation of `prompt_ids`, stopping at `stop_id`: {"ids", "seconds", "tokens_per_s"}, the time
+    covering the prompt and the new tokens."""
+    return _child({"op": "generate", "model": str(model_path), "prompt": prompt_ids, "max_tokens": max_tokens,
+                   "context": context, "stop": stop_id})
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = logits.astype(np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return (x - np.log(np.exp(x).sum(axis=-1, keepdims=True))).astype(np.float32)
+
+
+class Agreement:
+    """Running totals for one model against a reference, row by row (so no [rows, positions, vocab] array is
+    ever held): the model's perplexity on the next tokens, its mean KL divergence from the reference's
+    distribution, and how often both put the same token on top (llama.cpp's --kl-divergence figures "Mean KLD"
+    and "Same top p")."""
+
+    def __init__(self):
+        self.nll = self.kld = 0.0
+        self.same = self.n = 0
+
+    def add(self, ref: np.ndarray, other: np.ndarray, ids: list[int]) -> None:
+        """`ref`, `other`: log-probs [positions, vocab] of one row of token `ids`."""
+        k = len(ids) - 1
+        ref, oth = ref[:k].astype(np.float64), other[:k].astype(np.float64)
+        self.nll -= oth[np.arange(k), ids[1:]].sum()
+        self.kld += (np.exp(ref) * (ref - oth)).sum()
+        self.same += int((ref.argmax(-1) == oth.argmax(-1)).sum())
+        self.n += k
+
+    def result(self) -> dict:
+        return {"perplexity": float(np.exp(self.nll / self.n)), "kld": self.kld / self.n,
+                "same_top": self.same / self.n, "tokens": self.n}
+
+
+def compare(reference: np.ndarray, other: np.ndarray, rows: list[list[int]]) -> dict:
+    """`Agreement` of two [rows, positions, vocab] log-prob arrays."""
+    a = Agreement()
+    for r, ids in enumerate(rows):
+        a.add(reference[r], other[r], ids)
+    return a.result()
+
+
+def compare_files(reference, model_path, rows: list[list[int]], context: int) -> dict:
+    """`Agreement` of a GGUF file with a reference GGUF file (the 16-bit one) on the same rows, both run in one
+    child process row by row: memory stays at one row's distributions whatever the vocabulary and context."""
+    from bielik.quantize import check
+
+    check(reference)
+    return _child({"op": "compare", "reference": str(reference), "model": str(model_path), "rows": rows,
+                   "context": context})
+
+
+def transformers_log_probs(model, rows: list[list[int]]) -> np.ndarray:
+    """The same array as `log_probs`, from the transformers model: the yardstick for the conversion itself."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    out = np.zeros((len(rows), width, model.config.vocab_size), dtype=np.float32)
+    model.eval()
+    with torch.no_grad():
+        for i, ids in enumerate(rows):
+            logits = model(input_ids=torch.tensor([ids])).logits[0].float().numpy()
+            out[i, :len(ids)] = log_softmax(logits)
+    return out
+
+
+def transformers_speed(model, prompt_ids: list[int], max_tokens: int) -> dict:
+    """Greedy generation of `max_tokens` tokens with transformers (KV cache on, no early stop), timed as
+    `generate` is (prompt and new tokens): {"seconds", "tokens_per_s"}."""
+    import time
+
+    import torch
+
+    model.eval()
+    ids = torch.tensor([prompt_ids])
+    with torch.no_grad():
+        start = time.perf_counter()
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_tokens,
+                             min_new_tokens=max_tokens, do_sample=False, use_cache=True,
+                             pad_token_id=model.config.pad_token_id or 0)
+        seconds = time.perf_counter() - start
+    n = out.shape[1] - ids.shape[1]
+    return {"seconds": seconds, "tokens_per_s": n / seconds}
+
+
+def _main(job: dict) -> None:
+    import time
+
+    from llama_cpp import Llama
+
+    def load(path):
+        # logits_all: llama-cpp-python fills `scores` only then (its sampler reads the logits itself otherwise)
+        return Llama(model_path=path, n_ctx=job["context"], n_batch=job["context"], n_threads=2, logits_all=True,
+                     verbose=False)
+
+    def row_log_probs(llm, ids):
+        llm.reset()
+        llm.eval(ids)
+        return log_softmax(np.asarray(llm.scores[:len(ids)]))
+
+    if job["op"] == "log_probs":
+        llm = load(job["model"])
+        width = max(len(r) for r in job["rows"])
+        out = np.zeros((len(job["rows"]), width, llm.n_vocab()), dtype=np.float32)
+        for i, ids in enumerate(job["rows"]):
+            out[i, :len(ids)] = row_log_probs(llm, ids)
+        np.save(job["out"], out)
+        print(json.dumps({"rows": len(job["rows"])}))
+    elif job["op"] == "compare":
+        ref, llm = load(job["reference"]), load(job["model"])
+        agreement = Agreement()
+        for ids in job["rows"]:
+            agreement.add(row_log_probs(ref, ids), row_log_probs(llm, ids), ids)
+        print(json.dumps(agreement.result()))
+    elif job["op"] == "generate":
+        llm = load(job["model"])
+        llm.reset()
+        ids, start = [], time.perf_counter()
+        llm.eval(job["prompt"])  # timed with the generation, as transformers' generate is
+        for _ in range(job["max_tokens"]):
+            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            if token == job["stop"]:
+                break
+            ids.append(token)
+            llm.eval([token])
+        seconds = time.perf_counter() - start
+        print(json.dumps({"ids": ids, "seconds": seconds, "tokens_per_s": len(ids) / seconds if seconds else 0.0}))
+    else:
+        raise SystemExit(f"unknown op {job['op']!r}")
+
+
+if __name__ == "__main__":
+    _main(json.loads(sys.stdin.read()))

@@ -33,11 +33,12 @@ def task_manager(data_dir: Path | None = None):
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
 
 
-def lm_for(model, tok, batch_size: int = 16):
-    """Wrap a loaded transformers model for the harness (HFLM, on the model's own device)."""
+def lm_for(model, tok, batch_size: int = 16, calls: type | None = None):
+    """Wrap a loaded transformers model for the harness (HFLM, on the model's own device). `calls`, a mixin
+    overriding HFLM's `_model_call` and `_model_generate`, runs the model elsewhere (llama.cpp)."""
     from lm_eval.models.huggingface import HFLM
 
-    class QuietHFLM(HFLM):
+    class QuietHFLM(*((calls,) if calls else ()), HFLM):
         """HFLM without its request progress bars, which would fill an executed chapter's page."""
 
         def loglikelihood(self, requests, disable_tqdm: bool = False):
@@ -148,20 +149,47 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
             reused.append(k)
         else:
             rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
-    averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
-                for k in shots}
-    result = {"stage": stage, "chapter": ch.chapter.id, "model": str(Path(model_dir)), "limit": limit,
-              "fingerprint": fingerprint, "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused,
-              "rows": rows, "average": {str(k): v for k, v in averages.items()},
-              "seconds": time.perf_counter() - start, "finished": time.time()}
+    perplexity = None
     if heldout_texts:
         context = min(getattr(model.config, "max_position_embeddings", 512), 512)
-        result["perplexity"] = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
+        perplexity = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
+    return _finish(ch, stage, rows, shots, {"model": str(Path(model_dir)), "limit": limit, "fingerprint": fingerprint,
+                                            "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused},
+                   start, perplexity)
+
+
+def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | None = None,
+                  shots: tuple[int, ...] = (0,), limit: int | None = None, batch_size: int = 16,
+                  data_dir: Path | None = None) -> dict:
+    """Score a GGUF file as `stage` on the same tasks, with lm-eval's own request handling and llama.cpp computing
+    every forward pass and generated token (`bielik.llama.GGUFCalls`), in a child process. `model_dir` is the
+    model folder the file was converted from: its tokenizer turns text into the same ids as for transformers."""
+    from bielik.paths import repo_root
+
+    data_dir = Path(data_dir or repo_root() / "data")
+    from bielik.llama import harness_results
+
+    start = time.perf_counter()
+    by_shot = harness_results(gguf_path, model_dir, tasks, shots, limit, data_dir, ch.seed, batch_size)
+    rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit)]
+    return _finish(ch, stage, rows, shots, {"model": str(Path(gguf_path)), "limit": limit, "seed": ch.seed,
+                                            "data_dir": str(data_dir), "reused_shots": []}, start, None)
+
+
+def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, perplexity: float | None) -> dict:
+    """A stage's result: averages per shot count, written to the chapter's eval folder and recorded."""
+    averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
+                for k in shots}
+    result = {"stage": stage, "chapter": ch.chapter.id, **about, "rows": rows,
+              "average": {str(k): v for k, v in averages.items()},
+              "seconds": time.perf_counter() - start, "finished": time.time()}
+    if perplexity is not None:
+        result["perplexity"] = perplexity
     write_json(ch.dir / EVAL_DIR / f"{stage}.json", result)
     for k, v in averages.items():
         ch.record(f"{stage}: harness average, {k}-shot", round(v, 2), "normalised points")
-    if "perplexity" in result:
-        ch.record(f"{stage}: held-out Polish perplexity", round(result["perplexity"], 2))
+    if perplexity is not None:
+        ch.record(f"{stage}: held-out Polish perplexity", round(perplexity, 2))
     return result
 
 

@@ -126,10 +126,74 @@ def transformers_speed(model, prompt_ids: list[int], max_tokens: int) -> dict:
     return {"seconds": seconds, "tokens_per_s": n / seconds}
 
 
+class GGUFCalls:
+    """A mixin for lm-eval's HFLM (`harness.lm_for(..., calls=...)`): HFLM keeps its request handling (the
+    tokenisation, truncation, batching and stop strings the transformers path uses), and llama.cpp computes the
+    logits of each row and each generated token. A subclass sets `llama` to a loaded llama_cpp.Llama."""
+
+    llama = None
+
+    def _row_logits(self, ids: list[int]) -> np.ndarray:
+        self.llama.reset()
+        self.llama.eval(ids)
+        # a copy: `scores` is llama-cpp-python's own buffer, which the next row overwrites
+        return np.array(self.llama.scores[:len(ids)], dtype=np.float32)
+
+    def _model_call(self, inps, attn_mask=None, labels=None):
+        import torch
+
+        # HFLM pads rows on the right; a causal model's logits before the padding do not depend on it
+        return torch.tensor(np.stack([self._row_logits(row) for row in inps.tolist()]))
+
+    def _model_generate(self, context, max_length: int, stop: list[str], **generation_kwargs):
+        import torch
+
+        mask = generation_kwargs.get("attention_mask")
+        rows = []
+        for i, row in enumerate(context.tolist()):
+            ids = [t for t, m in zip(row, mask[i].tolist()) if m] if mask is not None else list(row)
+            new: list[int] = []
+            logits = self._row_logits(ids)[-1]
+            while len(row) + len(new) < max_length:
+                token = int(np.argmax(logits))
+                new.append(token)
+                if token == self.tokenizer.eos_token_id or any(s in self.tok_decode(new) for s in stop or []):
+                    break
+                self.llama.eval([token])
+                logits = np.asarray(self.llama.scores[self.llama.n_tokens - 1], dtype=np.float32)
+            rows.append(row + new)
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id or 0
+        return torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+
+
+def harness_results(gguf_path, model_dir, tasks, shots, limit, data_dir, seed: int, batch_size: int = 16) -> dict:
+    """lm-eval's `results` for each shot count ({"0": ...}), the GGUF file run by llama.cpp in a child process."""
+    return _child({"op": "harness", "model": str(gguf_path), "model_dir": str(model_dir), "tasks": tasks,
+                   "shots": list(shots), "limit": limit, "data_dir": str(data_dir), "seed": seed,
+                   "batch_size": batch_size})
+
+
 def _main(job: dict) -> None:
     import time
 
     from llama_cpp import Llama
+
+    if job["op"] == "harness":
+        from bielik import harness
+        from bielik.models import load_model, load_tokenizer
+        from bielik.session import go_offline
+
+        go_offline()
+        model = load_model(job["model_dir"])
+        context = model.config.max_position_embeddings
+        calls = type("Calls", (GGUFCalls,), {"llama": Llama(model_path=job["model"], n_ctx=context, n_batch=context,
+                                                             n_threads=2, logits_all=True, verbose=False)})
+        lm = harness.lm_for(model, load_tokenizer(job["model_dir"]), job["batch_size"], calls=calls)
+        out = {str(k): harness.run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"])
+               for k in job["shots"]}
+        print(json.dumps(out, default=float))
+        return
 
     def load(path):
         # logits_all: llama-cpp-python fills `scores` only then (its sampler reads the logits itself otherwise)

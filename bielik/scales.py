@@ -164,16 +164,21 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     },
     # formats: GGUF types quantized from the 16-bit file; imatrix_formats: types quantized with an importance
     # matrix (embeddings and output kept at F16); calibration_rows: rows of Polish and English text for it;
-    # eval_rows: held-out rows for perplexity, KLD and top-token agreement; speed_tokens: tokens generated per timing
+    # eval_rows: held-out rows for perplexity, KLD and top-token agreement; speed_tokens: tokens generated per timing;
+    # harness_formats: the files scored on the evaluation harness (0-shot, eval_limit documents per task)
     "08_quantization": {
         "ci": {"formats": "Q8_0,Q4_K_M", "imatrix_formats": "Q4_K_M", "calibration_rows": 4, "eval_rows": 2,
-               "context": 128, "speed_tokens": 16},
+               "context": 128, "speed_tokens": 16, "harness_formats": "F16,Q8_0,Q4_K_M", "eval_limit": 6},
         "tiny": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ2_XXS", "calibration_rows": 64,
-                 "eval_rows": 24, "context": 256, "speed_tokens": 64},
+                 "eval_rows": 24, "context": 256, "speed_tokens": 64,
+                 "harness_formats": "F16,Q8_0,Q4_K_M,Q4_K_M (imatrix)", "eval_limit": 50},
         "small": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ3_XXS,IQ2_XXS",
-                  "calibration_rows": 200, "eval_rows": 100, "context": 1024, "speed_tokens": 128},
+                  "calibration_rows": 200, "eval_rows": 100, "context": 1024, "speed_tokens": 128,
+                  "harness_formats": "F16,Q8_0,Q6_K,Q4_K_M,Q4_K_M (imatrix),IQ2_XXS (imatrix)", "eval_limit": 500},
         "full": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ3_XXS,IQ2_XXS",
-                 "calibration_rows": 200, "eval_rows": 100, "context": 4096, "speed_tokens": 128},
+                 "calibration_rows": 200, "eval_rows": 100, "context": 4096, "speed_tokens": 128,
+                 "harness_formats": "F16,Q8_0,Q6_K,Q4_K_M,Q4_K_M (imatrix),IQ3_XXS (imatrix),IQ2_XXS (imatrix)",
+                 "eval_limit": 0},
     },
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {

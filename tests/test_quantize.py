@@ -144,3 +144,39 @@ def test_a_truncated_file_is_refused_before_llama_cpp(f16, tmp_path):
     with pytest.raises(quantize.GGUFError, match="truncated"):
         quantize.quantize(cut, tmp_path / "q.gguf", "Q8_0")
     assert not (tmp_path / "q.gguf").exists()
+
+
+def test_the_harness_scores_a_gguf_file_like_its_model(model_dir, f16, tmp_path):
+    import bielik
+    from bielik import harness
+
+    folder, _ = model_dir
+    ch = bielik.start("08", scale="ci", run_dir=str(tmp_path / "runs"))
+    hf = harness.evaluate(ch, folder, "f16-transformers", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6)
+    gg = harness.evaluate_gguf(ch, f16, folder, "f16", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6)
+    by = lambda r: {(x["task"], x["metric"]): x["score"] for x in r["rows"]}  # noqa: E731
+    assert by(gg).keys() == by(hf).keys()
+    for key, score in by(hf).items():  # 16-bit rounding may flip at most one near-tie of six documents
+        assert abs(by(gg)[key] - score) <= 100 / 6 + 1e-6, key
+    assert harness.recorded_average(ch.run, "08_quantization", "f16", 0) == pytest.approx(gg["average"]["0"], abs=0.01)
+
+
+def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f16):
+    # rows of different lengths in one batch: each row's logits must be its own (llama-cpp-python reuses one
+    # buffer for every evaluation, so a row kept by reference would show the last row's logits)
+    from llama_cpp import Llama
+    from lm_eval.api.instance import Instance
+
+    from bielik import harness
+    from bielik.models import load_model, load_tokenizer
+
+    folder, _ = model_dir
+    tok = load_tokenizer(folder)
+    calls = type("Calls", (llama.GGUFCalls,), {"llama": Llama(model_path=str(f16), n_ctx=128, n_batch=128,
+                                                               n_threads=1, logits_all=True, verbose=False)})
+    contexts = ["Kto napisał Pana Tadeusza?", "Jaka jest stolica Polski? Odpowiedz krótko, jednym słowem.", "Ile?"]
+    reqs = [Instance("loglikelihood", {}, (c, a), i) for i, c in enumerate(contexts) for a in (" tak", " nie wiem")]
+    hf = harness.lm_for(load_model(folder), tok).loglikelihood(reqs)
+    gg = harness.lm_for(load_model(folder), tok, calls=calls).loglikelihood(reqs)
+    assert [x for x, _ in gg] == pytest.approx([x for x, _ in hf], abs=0.05)  # 16-bit weights: hundredths
+    assert len({round(x, 1) for x, _ in hf}) > 3  # different requests, different answers

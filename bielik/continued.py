@@ -36,7 +36,7 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # finished: a rerun starts afresh, not from here
     trained_steps = params.steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
     return {"table": table, "history": [h for h in trainer.state.log_history if "loss" in h],
-            "heldout": watch.history, "seconds": seconds, "resumed_from": resume,
+            "heldout": watch.curve, "seconds": seconds, "resumed_from": resume,
             "tokens_per_s": trained_steps * tokens_per_step / seconds if seconds else float("nan")}
 
 

@@ -282,25 +282,10 @@ def heldout_callback(pairs: list[dict], tok, ref_logps: tuple[torch.Tensor, torc
                      max_length: int | None = None, batch_size: int = 16):
     """`preference_metrics` of held-out pairs against the starting model, at the start and every `every` steps,
     into `callback.curve`: the chosen and rejected log-prob trajectories."""
-    from transformers import TrainerCallback
+    from bielik.pretrain import measure_every
 
-    class HeldOutPreferences(TrainerCallback):
-        def __init__(self):
-            self.curve: list[dict] = []
-
-        def _measure(self, step, model):
-            logps = sequence_logps(model, tok, pairs, batch_size, max_length)  # restores train mode itself
-            self.curve.append({"step": step, **preference_metrics(logps, ref_logps, beta)})
-
-        def on_train_begin(self, args, state, control, model=None, **kw):
-            if not self.curve:
-                self._measure(state.global_step, model)
-
-        def on_step_end(self, args, state, control, model=None, **kw):
-            if state.global_step % every == 0 or state.global_step == state.max_steps:
-                self._measure(state.global_step, model)
-
-    return HeldOutPreferences()
+    return measure_every(lambda state, model: preference_metrics(
+        sequence_logps(model, tok, pairs, batch_size, max_length), ref_logps, beta), every)
 
 
 def phase_steps(steps: int, phases: int) -> list[int]:

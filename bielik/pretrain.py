@@ -161,28 +161,37 @@ def train(model, train_rows: list[dict], args, eval_rows: list[dict] | None = No
     return trainer
 
 
-def heldout_callback(rows_by_name: dict[str, list[dict]], every: int, tokens_per_step: int, batch_size: int = 8):
-    """A callback that records the held-out loss of each set every `every` steps (and before the first)."""
+def measure_every(measure, every: int):
+    """A TrainerCallback that appends {"step": s, **measure(state, model)} to `callback.curve` before the first
+    step (or the step a resumed run starts from), every `every` steps and after the last one. The chapters'
+    held-out curves (pretraining loss, SFT answer loss, DPO preference metrics) are all made by it."""
     from transformers import TrainerCallback
 
-    class HeldoutLoss(TrainerCallback):
+    class Measure(TrainerCallback):
         def __init__(self):
-            self.history: list[dict] = []
+            self.curve: list[dict] = []
 
         def _measure(self, state, model):
-            row = {"step": state.global_step, "tokens": state.global_step * tokens_per_step}
-            row.update({name: mean_loss(model, rows, batch_size) for name, rows in rows_by_name.items()})
-            self.history.append(row)
-            model.train()
+            was_training = model.training
+            self.curve.append({"step": state.global_step, **measure(state, model)})
+            model.train(was_training)
 
         def on_train_begin(self, args, state, control, model=None, **kw):
-            self._measure(state, model)  # step 0, or the step a resumed run starts from
+            if not self.curve:
+                self._measure(state, model)
 
         def on_step_end(self, args, state, control, model=None, **kw):
             if state.global_step % every == 0 or state.global_step == state.max_steps:
                 self._measure(state, model)
 
-    return HeldoutLoss()
+    return Measure()
+
+
+def heldout_callback(rows_by_name: dict[str, list[dict]], every: int, tokens_per_step: int, batch_size: int = 8):
+    """The held-out loss of each set of rows every `every` steps, with the tokens seen so far."""
+    return measure_every(lambda state, model: {
+        "tokens": state.global_step * tokens_per_step,
+        **{name: mean_loss(model, rows, batch_size) for name, rows in rows_by_name.items()}}, every)
 
 
 def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20) -> float:

@@ -191,27 +191,9 @@ def answer_loss(model, rows: list[dict], batch_size: int = 8) -> float:
 
 def heldout_callback(rows: list[dict], every: int, batch_size: int = 8):
     """Answer loss on held-out rows every `every` steps (and at the start), into `callback.curve`."""
-    from transformers import TrainerCallback
+    from bielik.pretrain import measure_every
 
-    class HeldOut(TrainerCallback):
-        def __init__(self):
-            self.curve: list[dict] = []
-
-        def _measure(self, step, model):
-            was_training = model.training
-            self.curve.append({"step": step, "heldout_loss": answer_loss(model, rows, batch_size)})
-            if was_training:
-                model.train()
-
-        def on_train_begin(self, args, state, control, model=None, **kw):
-            if not self.curve:
-                self._measure(state.global_step, model)
-
-        def on_step_end(self, args, state, control, model=None, **kw):
-            if state.global_step % every == 0 or state.global_step == state.max_steps:
-                self._measure(state.global_step, model)
-
-    return HeldOut()
+    return measure_every(lambda state, model: {"heldout_loss": answer_loss(model, rows, batch_size)}, every)
 
 
 def sft_config(out_dir, *, lr: float, min_lr_ratio: float, warmup_steps: int, epochs: float, batch_size: int,

@@ -24,9 +24,9 @@ if [ ! -x .venv/bin/python ]; then "$py" -m venv .venv; fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   # torch first and exactly: a CPU machine must not resolve a newer CUDA build.
   echo "run.sh: installing the package and its pinned dependencies into .venv (log: .venv/install.log)"
-  # the gguf extra builds llama.cpp from source the first time (about 15 min on 2 cores; pip caches the wheel)
+  # the quantization extra builds llama.cpp from source the first time (about 15 min on 2 cores; pip caches the wheel)
   { .venv/bin/pip install --disable-pip-version-check "torch==2.13.0" &&
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --disable-pip-version-check -e ".[test,gguf]" &&
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --disable-pip-version-check -e ".[test,quantization]" &&
     .venv/bin/python -m bielik.quantize install-converter; } > .venv/install.log 2>&1 ||
     { tail -n 30 .venv/install.log >&2; echo "run.sh: pip install failed, see .venv/install.log" >&2; exit 1; }
   touch .venv/.installed

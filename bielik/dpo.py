@@ -254,7 +254,8 @@ def preference_metrics(policy_logps: tuple[torch.Tensor, torch.Tensor], ref_logp
     (pc, pr), (rc, rr) = policy_logps, ref_logps
     r_w, r_l = pc.float() - rc.float(), pr.float() - rr.float()
     margin = beta * (r_w - r_l)
-    return {"accuracy": ((margin > 0).float() + 0.5 * (margin == 0).float()).mean().item(), "reward_margin": margin.mean().item(),
+    accuracy = ((margin > 0).float() + 0.5 * (margin == 0).float()).mean().item()
+    return {"accuracy": accuracy, "reward_margin": margin.mean().item(),
             "chosen_logp_change": r_w.mean().item(), "rejected_logp_change": r_l.mean().item(),
             "chosen_fell": (r_w < 0).float().mean().item(), "n": len(r_w)}
 

@@ -71,7 +71,7 @@ class Agreement:
         self.n += k
 
     def result(self) -> dict:
-        return {"perplexity": float(np.exp(self.nll / self.n)), "kld": self.kld / self.n,
+        return {"perplexity": float(np.exp(self.nll / self.n)), "kld": float(self.kld / self.n),
                 "same_top": self.same / self.n, "tokens": self.n}
 
 

@@ -110,7 +110,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
                  "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False,
-                 "eval_limit": 0},
+                 "eval_limit": 0, "gptq": True},
     },
     # train_examples: instruction examples trained on (0 = all); low_quality_share: the share of them damaged for
     # the ablation; variants: which of ce, wicel, wicel_alr to train (the last one listed is kept for chapter 06);
@@ -165,20 +165,23 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     # formats: GGUF types quantized from the 16-bit file; imatrix_formats: types quantized with an importance
     # matrix (embeddings and output kept at F16); calibration_rows: rows of Polish and English text for it;
     # eval_rows: held-out rows for perplexity, KLD and top-token agreement; speed_tokens: tokens generated per timing;
-    # harness_formats: the files scored on the evaluation harness (0-shot, eval_limit documents per task)
+    # harness_formats: the files scored on the evaluation harness (0-shot, eval_limit documents per task);
+    # gptq: also make a GPTQ W4A16 model with llm-compressor (the GPU-side format that a CPU can make and run)
     "08_quantization": {
         "ci": {"formats": "Q8_0,Q4_K_M", "imatrix_formats": "Q4_K_M", "calibration_rows": 4, "eval_rows": 2,
-               "context": 128, "speed_tokens": 16, "harness_formats": "F16,Q8_0,Q4_K_M", "eval_limit": 6},
+               "context": 128, "speed_tokens": 16, "harness_formats": "F16,Q8_0,Q4_K_M", "eval_limit": 6,
+               "gptq": True},
         "tiny": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ2_XXS", "calibration_rows": 64,
                  "eval_rows": 24, "context": 256, "speed_tokens": 64,
-                 "harness_formats": "F16,Q8_0,Q4_K_M,Q4_K_M (imatrix)", "eval_limit": 50},
+                 "harness_formats": "F16,Q8_0,Q4_K_M,Q4_K_M (imatrix)", "eval_limit": 50, "gptq": True},
         "small": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ3_XXS,IQ2_XXS",
                   "calibration_rows": 200, "eval_rows": 100, "context": 1024, "speed_tokens": 128,
-                  "harness_formats": "F16,Q8_0,Q6_K,Q4_K_M,Q4_K_M (imatrix),IQ2_XXS (imatrix)", "eval_limit": 500},
+                  "harness_formats": "F16,Q8_0,Q6_K,Q4_K_M,Q4_K_M (imatrix),IQ2_XXS (imatrix)", "eval_limit": 500,
+                  "gptq": True},
         "full": {"formats": "Q8_0,Q6_K,Q5_K_M,Q4_K_M", "imatrix_formats": "Q4_K_M,IQ3_XXS,IQ2_XXS",
                  "calibration_rows": 200, "eval_rows": 100, "context": 4096, "speed_tokens": 128,
                  "harness_formats": "F16,Q8_0,Q6_K,Q4_K_M,Q4_K_M (imatrix),IQ3_XXS (imatrix),IQ2_XXS (imatrix)",
-                 "eval_limit": 0},
+                 "eval_limit": 0, "gptq": True},
     },
     # eval_limit: documents per task (0 = all); shots: "0", "5" or "0,5"; chat_tokens: the chat cell's answer length
     "09_evaluation": {

@@ -180,3 +180,19 @@ def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f1
     gg = harness.lm_for(load_model(folder), tok, calls=calls).loglikelihood(reqs)
     assert [x for x, _ in gg] == pytest.approx([x for x, _ in hf], abs=0.05)  # 16-bit weights: hundredths
     assert len({round(x, 1) for x, _ in hf}) > 3  # different requests, different answers
+
+
+def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
+    import json
+
+    from bielik import gptq
+    from bielik.models import load_model
+
+    folder, rows = model_dir
+    made = gptq.quantize(folder, tmp_path / "gptq", rows)
+    config = json.loads((tmp_path / "gptq" / "config.json").read_text())["quantization_config"]
+    assert config["format"] == "pack-quantized" and made["seconds"] > 0
+    assert gptq.size_mib(tmp_path / "gptq") < 0.6 * gptq.size_mib(folder)  # 4-bit blocks, 16-bit head
+    ref = llama.transformers_log_probs(load_model(folder), rows)
+    out = llama.compare(ref, llama.transformers_log_probs(load_model(tmp_path / "gptq"), rows), rows)
+    assert 0 < out["kld"] < 0.1 and out["same_top"] > 0.8

@@ -1,0 +1,46 @@
+"""GPTQ (W4A16) with llm-compressor (chapter 08): the GPU-side format of the report that can be made and run on a
+CPU. GPTQ rounds each weight matrix column by column to 4 bits (groups of 128 weights share a scale), and after
+each column updates the columns not yet rounded to cancel its error, using the inverse Hessian H = 2 X X^T of
+the layer's calibration inputs X. The result is a compressed-tensors checkpoint ("pack-quantized") that
+transformers loads and runs; on a GPU, vLLM runs the same files with 4-bit kernels.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from pathlib import Path
+
+
+def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str = "W4A16") -> dict:
+    """GPTQ of the model in `model_dir` on `calibration_rows` (token ids), the output head left at 16 bits as the
+    published GPTQ builds do; saved compressed to `out_dir` with the tokenizer. Returns {"seconds"}."""
+    import datasets
+    from llmcompressor import oneshot
+    from llmcompressor.modifiers.quantization import GPTQModifier
+    from loguru import logger
+
+    from bielik.artifacts import atomic_path
+    from bielik.models import load_model, load_tokenizer
+    from bielik.tokenizer import save_tokenizer
+
+    # it logs every layer (and that there is no GPU), torch.fx warns about tracing: the chapter shows the result
+    for name in ("llmcompressor", "compressed_tensors"):
+        logger.disable(name)
+    logging.getLogger("torch.fx._symbolic_trace").setLevel(logging.ERROR)
+    model, tok = load_model(model_dir), load_tokenizer(model_dir)
+    data = datasets.Dataset.from_dict({"input_ids": calibration_rows,
+                                       "attention_mask": [[1] * len(r) for r in calibration_rows]})
+    start = time.perf_counter()
+    oneshot(model=model, dataset=data, recipe=GPTQModifier(targets="Linear", scheme=scheme, ignore=["lm_head"]),
+            max_seq_length=max(map(len, calibration_rows)), num_calibration_samples=len(calibration_rows))
+    seconds = time.perf_counter() - start
+    with atomic_path(out_dir, is_dir=True) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Attempting to save a model with offloaded modules")
+        model.save_pretrained(tmp, save_compressed=True)
+        save_tokenizer(tok, tmp)
+    return {"seconds": seconds}
+
+
+def size_mib(folder) -> float:
+    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors")) / 2**20

@@ -1,4 +1,4 @@
-"""The `bielik` command: run chapters, build the book, print recorded figures, clean up."""
+"""The `bielik` command: run chapters, build the book, print recorded figures, check the machine, clean up."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("metrics", help="print every recorded figure as JSON lines")
     m.add_argument("--scale", default=DEFAULT_SCALE)
     m.add_argument("--run-dir", type=Path)
+    d = sub.add_parser("doctor", help="check this machine: Python, torch, device, memory, disk, installed parts")
+    d.add_argument("--run-dir", type=Path, help="where runs go (default runs/), for the free-disk check")
     c = sub.add_parser("clean", help="remove run folders, executed chapters and the built book")
     c.add_argument("--scale", help="remove only runs/<scale> (default: all runs)")
     return parser
@@ -48,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             return _metrics(args)
         if args.command == "clean":
             return _clean(args)
+        if args.command == "doctor":
+            from bielik import doctor
+
+            rows = doctor.checks(args.run_dir)
+            print(doctor.report(rows))
+            return 1 if any(r["status"] == doctor.MISSING for r in rows) else 0
     except (ScaleError, KeyError, MissingArtifact, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"bielik {args.command}: {msg}", file=sys.stderr)

@@ -6,7 +6,10 @@ transformers loads and runs; on a GPU, vLLM runs the same files with 4-bit kerne
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -15,6 +18,7 @@ from pathlib import Path
 def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str = "W4A16") -> dict:
     """GPTQ of the model in `model_dir` on `calibration_rows` (token ids), the output head left at 16 bits as the
     published GPTQ builds do; saved compressed to `out_dir` with the tokenizer. Returns {"seconds"}."""
+    os.environ["LLM_COMPRESSOR_LOG_DISABLED"] = "true"  # it logs every layer (and that there is no GPU)
     import datasets
     from llmcompressor import oneshot
     from llmcompressor.modifiers.quantization import GPTQModifier
@@ -24,22 +28,40 @@ def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str 
     from bielik.models import load_model, load_tokenizer
     from bielik.tokenizer import save_tokenizer
 
-    # it logs every layer (and that there is no GPU), torch.fx warns about tracing: the chapter shows the result
-    for name in ("llmcompressor", "compressed_tensors"):
-        logger.disable(name)
-    logging.getLogger("torch.fx._symbolic_trace").setLevel(logging.ERROR)
+    logger.disable("compressed_tensors")
+    try:  # with its logging off, llm-compressor skips defining the level its GPTQ step still logs at
+        logger.level("METRIC")
+    except ValueError:
+        logger.level("METRIC", no=38)
+    logging.getLogger("torch.fx._symbolic_trace").setLevel(logging.ERROR)  # a warning about tracing, every time
     model, tok = load_model(model_dir), load_tokenizer(model_dir)
     data = datasets.Dataset.from_dict({"input_ids": calibration_rows,
                                        "attention_mask": [[1] * len(r) for r in calibration_rows]})
     start = time.perf_counter()
-    oneshot(model=model, dataset=data, recipe=GPTQModifier(targets="Linear", scheme=scheme, ignore=["lm_head"]),
-            max_seq_length=max(map(len, calibration_rows)), num_calibration_samples=len(calibration_rows))
+    with quiet():
+        oneshot(model=model, dataset=data, recipe=GPTQModifier(targets="Linear", scheme=scheme, ignore=["lm_head"]),
+                max_seq_length=max(map(len, calibration_rows)), num_calibration_samples=len(calibration_rows))
     seconds = time.perf_counter() - start
-    with atomic_path(out_dir, is_dir=True) as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Attempting to save a model with offloaded modules")
+    with atomic_path(out_dir, is_dir=True) as tmp, quiet():
         model.save_pretrained(tmp, save_compressed=True)
         save_tokenizer(tok, tmp)
     return {"seconds": seconds}
+
+
+def load(folder):
+    """The compressed model, loaded by transformers (which unpacks the 4-bit weights to run them on a CPU)."""
+    from bielik.models import load_model
+
+    with quiet():
+        return load_model(folder)
+
+
+@contextlib.contextmanager
+def quiet():
+    """compressed-tensors draws a progress bar per step on stderr, and warns about offloading when saving."""
+    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Attempting to save a model with offloaded modules")
+        yield
 
 
 def size_mib(folder) -> float:

@@ -194,5 +194,5 @@ def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
     assert config["format"] == "pack-quantized" and made["seconds"] > 0
     assert gptq.size_mib(tmp_path / "gptq") < 0.6 * gptq.size_mib(folder)  # 4-bit blocks, 16-bit head
     ref = llama.transformers_log_probs(load_model(folder), rows)
-    out = llama.compare(ref, llama.transformers_log_probs(load_model(tmp_path / "gptq"), rows), rows)
+    out = llama.compare(ref, llama.transformers_log_probs(gptq.load(tmp_path / "gptq"), rows), rows)
     assert 0 < out["kld"] < 0.1 and out["same_top"] > 0.8

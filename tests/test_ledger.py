@@ -39,3 +39,14 @@ def test_pipeline_claim_takes_the_latest_stage(tmp_path):
     metrics.record(tmp_path, "07_merging", "merged: harness average, 0-shot", -5.0)
     ours, verdict = _verdict(tmp_path, "Post-training")
     assert verdict == ledger.SUPPORTED and ours.startswith("+4.2")
+
+
+def test_retention_needs_a_16_bit_score_above_the_baseline(tmp_path):
+    metrics.record(tmp_path, "08_quantization", "Q4_K_M: % of the 16-bit score", 98.5, "%")
+    metrics.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", -12.7)
+    ours, verdict = _verdict(tmp_path, "Q4_K_M keeps")
+    assert verdict == ledger.UNTESTABLE and "at or below the baseline" in ours
+    metrics.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", 30.0)
+    assert _verdict(tmp_path, "Q4_K_M keeps")[1] == ledger.SUPPORTED
+    metrics.record(tmp_path, "08_quantization", "Q4_K_M: % of the 16-bit score", 90.0, "%")
+    assert _verdict(tmp_path, "Q4_K_M keeps")[1] == ledger.NOT_SUPPORTED

@@ -110,7 +110,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
                  "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False,
-                 "eval_limit": 0, "gptq": True},
+                 "eval_limit": 0},
     },
     # train_examples: instruction examples trained on (0 = all); low_quality_share: the share of them damaged for
     # the ablation; variants: which of ce, wicel, wicel_alr to train (the last one listed is kept for chapter 06);

@@ -164,11 +164,10 @@ def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | No
     """Score a GGUF file as `stage` on the same tasks, with lm-eval's own request handling and llama.cpp computing
     every forward pass and generated token (`bielik.llama.GGUFCalls`), in a child process. `model_dir` is the
     model folder the file was converted from: its tokenizer turns text into the same ids as for transformers."""
+    from bielik.llama import harness_results
     from bielik.paths import repo_root
 
     data_dir = Path(data_dir or repo_root() / "data")
-    from bielik.llama import harness_results
-
     start = time.perf_counter()
     by_shot = harness_results(gguf_path, model_dir, tasks, shots, limit, data_dir, ch.seed, batch_size)
     rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit)]

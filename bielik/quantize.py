@@ -23,7 +23,6 @@ from pathlib import Path
 # ftype number for each (llama.h, enum llama_ftype).
 FTYPES = {"F16": 1, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "IQ2_XXS": 19, "IQ3_XXS": 23, "IQ4_XS": 30}
 GGML_F16 = 1  # ggml_type of the tensors an imatrix variant keeps at 16 bits (embeddings and output)
-LLAMA_CPP_VERSION = "0.3.36"  # llama-cpp-python, whose source vendors the converter (pyproject.toml pins it)
 
 
 class GGUFError(ValueError):
@@ -43,17 +42,19 @@ def install_converter(dest: Path | None = None, sdist: Path | None = None) -> Pa
     import shutil
     import tarfile
     import tempfile
+    from importlib.metadata import version
 
     dest = Path(dest or converter_dir())
     if (dest / "convert_hf_to_gguf.py").exists():
         return dest
+    llama_version = version("llama_cpp_python")  # the installed one, pinned in pyproject.toml: its converter
     with tempfile.TemporaryDirectory() as tmp:
         if sdist is None:
             subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                            "--disable-pip-version-check", "-q", f"llama-cpp-python=={LLAMA_CPP_VERSION}", "-d", tmp],
+                            "--disable-pip-version-check", "-q", f"llama-cpp-python=={llama_version}", "-d", tmp],
                            check=True)
             sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
-        prefix = f"llama_cpp_python-{LLAMA_CPP_VERSION}/vendor/llama.cpp/"
+        prefix = f"llama_cpp_python-{llama_version}/vendor/llama.cpp/"
         wanted = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/", "LICENSE")
         staging = Path(tmp) / "out"
         with tarfile.open(sdist) as tar:

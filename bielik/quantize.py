@@ -78,6 +78,12 @@ def convert(model_dir, out_path, outtype: str = "f16") -> Path:
     if not script.exists():
         raise GGUFError(f"llama.cpp's converter is not installed at {script}: run "
                         f"`python -m bielik.quantize install-converter` (run.sh does it after pip install)")
+    if not (Path(model_dir) / "tokenizer.model").exists():
+        # without it the converter takes another vocabulary path that drops the padded rows, and llama.cpp then
+        # refuses the file with a shape error far from the cause
+        raise GGUFError(f"{model_dir} has no tokenizer.model (the SentencePiece file llama.cpp's converter reads): "
+                        f"save models with bielik.models.save_model(model, path, tokenizer), or rerun the chapters "
+                        f"that wrote it")
     with atomic_path(out_path) as tmp:
         proc = subprocess.run([sys.executable, str(script), str(model_dir), "--outtype", outtype,
                                "--outfile", str(tmp)], capture_output=True, text=True,

@@ -32,6 +32,14 @@ def test_a_cut_header_is_named(tmp_path):
         quantize.check(tmp_path / "model.gguf")
 
 
+def test_a_model_folder_without_the_sentencepiece_file_is_refused(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    with pytest.raises(quantize.GGUFError, match="no tokenizer.model"):
+        quantize.convert(tmp_path / "model", tmp_path / "f16.gguf")
+    assert not (tmp_path / "f16.gguf").exists()
+
+
 def test_unknown_format_is_named(tmp_path):
     with pytest.raises(quantize.GGUFError, match="unknown GGUF format 'Q3_X'"):
         quantize.quantize(tmp_path / "a.gguf", tmp_path / "b.gguf", "Q3_X")

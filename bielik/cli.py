@@ -18,7 +18,10 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a chapter parameter, e.g. -p max_steps 200 (repeatable)")
     p.add_argument("--run-dir", type=Path, help="run folder (default runs/<scale>)")
-    p.add_argument("--out", type=Path, help="where executed notebooks go (default book/chapters)")
+    p.add_argument("--out", type=Path,
+                   help="where executed notebooks go (default book/chapters, or RUN_DIR/chapters with --run-dir)")
+    p.add_argument("--base-run", type=Path, metavar="DIR",
+                   help="start a new --run-dir from DIR's results of the chapters not rerun (for exercises)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--run-dir", type=Path)
     d = sub.add_parser("doctor", help="check this machine: Python, torch, device, memory, disk, installed parts")
     d.add_argument("--run-dir", type=Path, help="where runs go (default runs/), for the free-disk check")
+    t = sub.add_parser("timings", help="each executed chapter's time, scale and machine (for the course guide)")
+    t.add_argument("--chapters", type=Path, help="the executed chapters (default book/chapters)")
+    t.add_argument("--save", nargs="?", const=Path("book/timings.json"), type=Path, metavar="FILE",
+                   help="also write them as the course guide's reference run (default FILE: book/timings.json)")
     c = sub.add_parser("clean", help="remove run folders, executed chapters and the built book")
     c.add_argument("--scale", help="remove only runs/<scale> (default: all runs)")
     return parser
@@ -50,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             return _metrics(args)
         if args.command == "clean":
             return _clean(args)
+        if args.command == "timings":
+            return _timings(args)
         if args.command == "doctor":
             from bielik import doctor
 
@@ -71,9 +80,13 @@ def _run(args) -> int:
     get_scale(args.scale)
     if not (args.command == "book" and args.no_run):
         params = {name: parse_value(value) for name, value in args.parameter}
+        out = args.out
+        if args.command == "book" and out is None:  # the book renders book/chapters, whatever the run folder
+            from bielik.paths import repo_root
+            out = repo_root() / "book" / "chapters"
         try:
             run_chapters(args.scale, only=args.only, start_from=args.start_from, params=params,
-                         out_dir=args.out, run_dir=args.run_dir)
+                         out_dir=out, run_dir=args.run_dir, base_run=args.base_run)
         except ChapterFailed as e:
             print(f"bielik {args.command}: {e}", file=sys.stderr)
             return 1
@@ -98,6 +111,25 @@ def _metrics(args) -> int:
                          f"(bielik run --scale {args.scale})")
     for fig in figures(run):
         print(json.dumps(fig, ensure_ascii=False))
+    return 0
+
+
+def _timings(args) -> int:
+    from bielik import provenance
+    from bielik.artifacts import atomic_path
+    from bielik.paths import repo_root
+
+    record = provenance.timings(args.chapters or repo_root() / "book" / "chapters")
+    print(f"scale {record['scale']}, bielik {record['version']} ({record['commit']}), "
+          f"{provenance.describe_machine(record['machine'])}")
+    for row in record["chapters"]:
+        print(f"  {row['chapter']:<20} {row['seconds']:8.1f} s")
+    print(f"  {'all':<20} {sum(r['seconds'] for r in record['chapters']):8.1f} s")
+    if args.save:
+        path = args.save if args.save.is_absolute() else repo_root() / args.save
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"saved {path}")
     return 0
 
 

@@ -6,6 +6,7 @@ name, the failing cell and the error, and its executed notebook stays where it w
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import TextIO
 
 import yaml
 
-from bielik import metrics
+from bielik import metrics, provenance
 from bielik.chapters import Chapter, available, get_chapter
 from bielik.paths import repo_root, runs_dir
 from bielik.scales import ScaleError, get_scale
@@ -76,22 +77,61 @@ def assign_parameters(chapters: list[Chapter], params: dict[str, object],
     return {cid: {k: v for k, v in params.items() if k in names} for cid, names in declared.items()}
 
 
+def seed_from(base: Path, run: Path, rerun: list[Chapter]) -> list[str]:
+    """Give a new run folder the other chapters' results of `base` (hard links: no extra disk; every artifact is
+    replaced by a rename, never rewritten in place, so the base run cannot change). Returns the chapters taken."""
+    base, run = Path(base).resolve(), Path(run).resolve()
+    if base == run:
+        raise ScaleError(f"--base-run and --run-dir are the same folder ({run}): the rerun would overwrite it")
+    if not (base / "metrics").is_dir():
+        raise ScaleError(f"--base-run {base} holds no finished chapters (no metrics/ folder): run them there first")
+    skip = {c.id for c in rerun}
+    taken = []
+    for metrics_file in sorted((base / "metrics").glob("*.json")):
+        cid = metrics_file.stem
+        if cid in skip or (run / "metrics" / metrics_file.name).exists():
+            continue
+        (run / "metrics").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(metrics_file, run / "metrics" / metrics_file.name)
+        if (base / cid).is_dir():
+            shutil.copytree(base / cid, run / cid, copy_function=_link_or_copy, dirs_exist_ok=True)
+        taken.append(cid)
+    return taken
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dst)
+
+
 def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from: str | None = None,
                  params: dict[str, object] | None = None, out_dir: Path | None = None,
                  run_dir: Path | None = None, notebooks_dir: Path | None = None,
-                 stream: TextIO | None = None) -> list[Result]:
-    """Execute the selected chapters at `scale`; raise ChapterFailed at the first failure."""
+                 stream: TextIO | None = None, base_run: Path | None = None) -> list[Result]:
+    """Execute the selected chapters at `scale`; raise ChapterFailed at the first failure.
+
+    The executed notebooks go to `out_dir`: by default book/chapters/, or <run_dir>/chapters/ for a run folder of
+    its own (an exercise must not overwrite the book's chapters). `base_run` seeds a new `run_dir` with the other
+    chapters' results (see seed_from)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     stream = stream or sys.stdout
     sc = get_scale(scale)
     notebooks_dir = Path(notebooks_dir or repo_root() / "notebooks")
-    out_dir = Path(out_dir or repo_root() / "book" / "chapters")
-    out_dir.mkdir(parents=True, exist_ok=True)
     chapters = select(available(notebooks_dir), only, start_from)
     per_chapter = assign_parameters(chapters, params or {}, notebooks_dir)
     run = runs_dir(sc.name, run_dir)
+    out_dir = Path(out_dir or (run / "chapters" if run_dir else repo_root() / "book" / "chapters"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if base_run:
+        if not run_dir:
+            raise ScaleError("--base-run needs a --run-dir of its own for the rerun")
+        taken = seed_from(base_run, run, chapters)
+        if taken:
+            print(f"from {base_run}: {', '.join(taken)}", file=stream)
 
     # The kernel inherits this environment: the hub is off before any library is imported.
     os.environ.setdefault("BIELIK_HOME", str(repo_root()))
@@ -122,6 +162,7 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
             print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
             raise ChapterFailed(ch, f"{type(e).__name__}: {e}", output) from None
         dt = time.perf_counter() - t0
+        provenance.stamp(output, sc.name, repo_root())
         metrics.record(run, ch.id, "wall_time", round(dt, 1), "s", note=f"papermill at scale {sc.name}")
         print(f"ok {dt:7.1f} s   -> {output}", file=stream, flush=True)
         results.append(Result(ch, output, dt))

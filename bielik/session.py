@@ -17,7 +17,7 @@ from bielik import metrics
 from bielik.artifacts import MissingArtifact
 from bielik.chapters import Chapter, get_chapter
 from bielik.paths import repo_root, runs_dir
-from bielik.scales import Scale, get_scale, resolve
+from bielik.scales import DEFAULT_SCALE, Scale, get_scale, resolve
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -62,9 +62,11 @@ class Session:
                 f"  run folder: {run}\n  parameters: {ps}")
 
 
-def start(chapter: str, scale: str, run_dir: str | None = None, seed: int = 0, **overrides) -> Session:
-    """Begin a chapter at `scale`; `overrides` are the chapter's own parameters (None = the preset)."""
-    sc = get_scale(scale)
+def start(chapter: str, scale: str | None = None, run_dir: str | None = None, seed: int = 0,
+          **overrides) -> Session:
+    """Begin a chapter at `scale` (None: $BIELIK_SCALE, which the Colab setup cell sets, else tiny);
+    `overrides` are the chapter's own parameters (None = the preset)."""
+    sc = get_scale(scale or os.environ.get("BIELIK_SCALE") or DEFAULT_SCALE)
     ch = get_chapter(chapter)
     params = resolve(ch.id, sc.name, overrides)
     if sc.offline:

@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def code_cells(nb):
-    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+    """The chapter's code cells, without the Colab setup cell that comes first (tests/test_publishing.py)."""
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and "colab-setup" not in c["metadata"].get("tags", [])]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -24,7 +25,7 @@ def test_source_notebook_has_no_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_first_code_cell_is_the_parameters_cell(path):
+def test_parameters_cell_comes_first(path):
     nb = json.loads(path.read_text())
     first = code_cells(nb)[0]
     assert "parameters" in first["metadata"].get("tags", [])
@@ -34,7 +35,7 @@ def test_first_code_cell_is_the_parameters_cell(path):
         assigned[node.targets[0].id] = ast.literal_eval(node.value)
     own = set(PRESETS[path.stem]["tiny"])
     assert set(assigned) == set(COMMON) | own
-    assert assigned["scale"] == "tiny" and assigned["run_dir"] is None
+    assert assigned["scale"] is None and assigned["run_dir"] is None  # None: $BIELIK_SCALE, else tiny
     assert all(assigned[k] is None for k in own), "a chapter's own parameters default to None (= the preset)"
     # papermill's own parser must see every one (it skips lines whose comment it cannot parse)
     import papermill

@@ -6,7 +6,10 @@ import sys
 import nbformat
 import pytest
 
-from bielik.runner import ChapterFailed, parse_value, run_chapters, select
+import bielik
+from bielik import provenance
+
+from bielik.runner import ChapterFailed, parse_value, run_chapters, seed_from, select
 from bielik.chapters import CHAPTERS
 from bielik.scales import ScaleError
 from conftest import ROOT
@@ -40,13 +43,18 @@ def test_cli_rejects_unknown_parameter():
 
 
 def test_cli_runs_one_chapter_with_an_override(tmp_path):
-    p = bielik_cli("run", "--scale", "ci", "--only", "00", "-p", "dpi", "40",
-                   "--out", str(tmp_path / "out"), "--run-dir", str(tmp_path / "runs"))
+    # with a run folder of its own and no --out, the executed notebook goes there, not into the book
+    p = bielik_cli("run", "--scale", "ci", "--only", "00", "-p", "dpi", "40", "--run-dir", str(tmp_path / "runs"))
     assert p.returncode == 0, p.stderr
     [line] = p.stdout.splitlines()
     assert line.startswith("[00] Overview") and " ok " in line and line.split(" ok ")[1].split()[1] == "s"
-    nb = nbformat.read(tmp_path / "out" / "00_overview.ipynb", as_version=4)
+    executed = tmp_path / "runs" / "chapters" / "00_overview.ipynb"
+    nb = nbformat.read(executed, as_version=4)
     assert nb.metadata.papermill.parameters == {"scale": "ci", "dpi": 40, "run_dir": str(tmp_path / "runs")}
+    # the runner's stamp: what the page's note shows
+    run = provenance.read(executed)
+    assert run["scale"] == "ci" and run["parameters"] == {"dpi": 40}  # run_dir is the machine's, not shown
+    assert run["version"] == bielik.__version__ and run["machine"]["cores"] >= 1 and run["seconds"] > 0
     figures = json.loads((tmp_path / "runs" / "metrics" / "00_overview.json").read_text())["figures"]
     assert figures["upscaled_parameters"]["value"] == 11_168_796_672
     assert figures["wall_time"]["unit"] == "s"
@@ -88,3 +96,23 @@ def test_stray_notebook_is_an_error(tmp_path):
     (folder / "10_extra.ipynb").write_text((folder / "00_overview.ipynb").read_text())
     with pytest.raises(ValueError, match="not listed in bielik/chapters.py: 10_extra.ipynb"):
         run_chapters("ci", notebooks_dir=folder, out_dir=tmp_path / "out", run_dir=tmp_path / "runs")
+
+
+def test_base_run_seeds_the_other_chapters_with_links(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    for cid in ("00_overview", "01_data", "04_pretraining"):
+        (base / cid).mkdir(parents=True)
+        (base / cid / "artifact.bin").write_bytes(cid.encode())
+        (base / "metrics").mkdir(exist_ok=True)
+        (base / "metrics" / f"{cid}.json").write_text(json.dumps({"chapter": cid, "figures": {}}))
+    rerun = select(CHAPTERS, only=["01", "04"])
+    assert seed_from(base, new, rerun) == ["00_overview"]
+    assert (new / "00_overview" / "artifact.bin").samefile(base / "00_overview" / "artifact.bin")  # a link
+    assert not (new / "01_data").exists() and not (new / "metrics" / "04_pretraining.json").exists()
+    assert seed_from(base, new, rerun) == []  # what is there already is kept
+    with pytest.raises(ScaleError, match="the same folder"):
+        seed_from(base, base, rerun)
+    with pytest.raises(ScaleError, match="holds no finished chapters"):
+        seed_from(tmp_path / "nothing", new, rerun)
+    with pytest.raises(ScaleError, match="needs a --run-dir"):
+        run_chapters("ci", only=["00"], base_run=base)

@@ -2,12 +2,16 @@
 -W -n --keep-going, and the built pages opened in headless Chromium."""
 import functools
 import http.server
+import json
 import shutil
 import threading
 import time
+import urllib.request
 
 import pytest
 
+import bielik
+from bielik import colab
 from bielik.book import BookBuildFailed, build_book
 from bielik.chapters import available
 from bielik.runner import run_chapters
@@ -128,13 +132,62 @@ def test_chapter_figures_render(book, browser):
     assert seen >= len(results)  # the chapters draw at least one figure each on average
 
 
-def test_overview_shows_computed_parameters_and_buttons(book, browser):
+def test_overview_shows_computed_parameters(book, browser):
     driver = open_page(browser, "book/chapters/00_overview.html")
     body = driver.find_element("tag name", "body").text
     assert "11,168,796,672" in body  # computed by the notebook, not typed into the prose
-    html = driver.page_source
-    assert "00_overview.ipynb" in html  # the download button offers the notebook
-    assert "colab.research.google.com" in html and "mybinder.org" in html  # launch buttons
+
+
+def test_launch_buttons_open_the_source_notebook(book, browser):
+    driver = open_page(browser, "book/chapters/06_dpo.html")
+    rocket = driver.find_element("css selector", ".dropdown-launch-buttons button.dropdown-toggle")
+    assert rocket.is_displayed()
+    rocket.click()
+    links = {a.text.strip(): a.get_attribute("href")
+             for a in driver.find_elements("css selector", ".dropdown-launch-buttons a.dropdown-item")}
+    repo = colab.repository_url().removeprefix("https://github.com/")
+    assert links["Colab"] == f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/06_dpo.ipynb"
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/06_dpo.ipynb"
+    assert (ROOT / "notebooks" / "06_dpo.ipynb").exists()  # what the buttons open is in the repository
+
+
+def test_download_gives_the_executed_notebook(book, browser):
+    driver = open_page(browser, "book/chapters/06_dpo.html")
+    [link] = [a.get_attribute("href") for a in driver.find_elements("css selector", "a.btn-download-notebook-button")]
+    with urllib.request.urlopen(link) as response:
+        nb = json.loads(response.read())
+    assert nb["metadata"]["papermill"]["parameters"]["scale"] == "ci"
+    assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_solution_toggle_opens(book, browser):
+    driver = open_page(browser, "book/chapters/06_dpo.html")
+    toggles = driver.find_elements("css selector", "details.solution")
+    assert len(toggles) == 3
+    first = toggles[0]
+    answer = first.find_element("css selector", "p")
+    assert first.get_attribute("open") is None and not answer.is_displayed()  # hidden until asked for
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", first)
+    first.find_element("tag name", "summary").click()
+    assert first.get_attribute("open") is not None and answer.is_displayed()
+    assert "twenty times stronger" in answer.text
+
+
+def test_every_chapter_says_how_it_was_executed(book, browser):
+    _, results, _ = book
+    for r in results:
+        driver = open_page(browser, f"book/chapters/{r.chapter.id}.html")
+        note = driver.find_element("css selector", ".bielik-run").text
+        assert "How this page was executed" in note and "Scale ci;" in note, r.chapter.id
+        assert f"bielik {bielik.__version__}" in note and "CPU core" in note, r.chapter.id
+
+
+def test_course_guide_shows_measured_timings(book, browser):
+    _, results, _ = book
+    body = open_page(browser, "book/course_guide.html").find_element("tag name", "body").text
+    assert "minutes in this build (ci)" in body
+    for r in results:
+        assert r.chapter.id in body
 
 
 def test_references_are_rendered(book, browser):

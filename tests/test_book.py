@@ -153,7 +153,8 @@ def test_launch_buttons_open_the_source_notebook(book, browser):
 
 def test_download_gives_the_executed_notebook(book, browser):
     driver = open_page(browser, "book/chapters/06_dpo.html")
-    [link] = [a.get_attribute("href") for a in driver.find_elements("css selector", "a.btn-download-notebook-button")]
+    # the page's source is the executed notebook, so "download source" gives it
+    [link] = [a.get_attribute("href") for a in driver.find_elements("css selector", "a.btn-download-source-button")]
     with urllib.request.urlopen(link) as response:
         nb = json.loads(response.read())
     assert nb["metadata"]["papermill"]["parameters"]["scale"] == "ci"

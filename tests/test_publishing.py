@@ -146,6 +146,13 @@ def test_scale_and_earlier_chapters(tmp_path, monkeypatch):
     assert colab.earlier_to_run("00", tmp_path) == []
 
 
+def test_prepare_keeps_a_chosen_scale_and_runs_nothing_before_chapter_00(monkeypatch, capsys):
+    monkeypatch.setenv("BIELIK_SCALE", "ci")
+    monkeypatch.setenv("BIELIK_HOME", str(ROOT))  # prepare sets it when unset; the test must leave it as it was
+    assert colab.prepare("00") == "ci"
+    assert "scale 'ci'" in capsys.readouterr().out
+
+
 def test_scale_none_reads_the_environment(monkeypatch, tmp_path):
     import bielik
     monkeypatch.setenv("BIELIK_SCALE", "ci")

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
 from bielik import provenance
+from bielik.artifacts import read_json
 
 CHAPTERS = "book/chapters/"
 REFERENCE_TIMINGS = "book/timings.json"
@@ -94,10 +94,8 @@ def add_run_footer(app, doctree) -> None:
 
 def timings_rows(root: Path) -> tuple[list[dict], dict]:
     """One row per executed chapter: id, this build's scale and seconds, and the reference run's seconds."""
-    reference = {}
     ref_path = root / REFERENCE_TIMINGS
-    if ref_path.exists():
-        reference = json.loads(ref_path.read_text(encoding="utf-8"))
+    reference = read_json(ref_path) if ref_path.exists() else {}
     ref_seconds = {r["chapter"]: r["seconds"] for r in reference.get("chapters", [])}
     rows = []
     for nb in sorted((root / CHAPTERS).glob("*.ipynb")):

@@ -116,7 +116,7 @@ def _metrics(args) -> int:
 
 def _timings(args) -> int:
     from bielik import provenance
-    from bielik.artifacts import atomic_path
+    from bielik.artifacts import write_json
     from bielik.paths import repo_root
 
     record = provenance.timings(args.chapters or repo_root() / "book" / "chapters")
@@ -127,8 +127,7 @@ def _timings(args) -> int:
     print(f"  {'all':<20} {sum(r['seconds'] for r in record['chapters']):8.1f} s")
     if args.save:
         path = args.save if args.save.is_absolute() else repo_root() / args.save
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(path, record)
         print(f"saved {path}")
     return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bielik.chapters import CHAPTERS, get_chapter
+from bielik.chapters import CHAPTERS, available, get_chapter
 from bielik.paths import repo_root, runs_dir
 
 CLONE = "/content/bielik-book"
@@ -94,8 +94,6 @@ def prepare(chapter: str) -> str:
 def sync(notebooks_dir: Path | None = None, repo: str | None = None) -> list[Path]:
     """Write the setup cell as the first code cell of every source notebook; return the notebooks changed."""
     import nbformat
-
-    from bielik.chapters import available
 
     notebooks_dir = Path(notebooks_dir or repo_root() / "notebooks")
     repo = repo or repository_url()

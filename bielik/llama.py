@@ -126,6 +126,22 @@ def transformers_speed(model, prompt_ids: list[int], max_tokens: int) -> dict:
     return {"seconds": seconds, "tokens_per_s": n / seconds}
 
 
+def open_gguf(path, context: int):
+    """A llama.cpp model with room for `context` tokens. logits_all: llama-cpp-python fills `scores` only then
+    (its sampler reads the logits itself otherwise)."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(path), n_ctx=context, n_batch=context, n_threads=2, logits_all=True, verbose=False)
+
+
+def row_logits(llm, ids: list[int]) -> np.ndarray:
+    """llama.cpp's logits at every position of `ids`, evaluated from an empty cache: [positions, vocab]."""
+    llm.reset()
+    llm.eval(ids)
+    # a copy: `scores` is llama-cpp-python's own buffer, which the next row overwrites
+    return np.array(llm.scores[:len(ids)], dtype=np.float32)
+
+
 class GGUFCalls:
     """A mixin for lm-eval's HFLM (`harness.lm_for(..., calls=...)`): HFLM keeps its request handling (the
     tokenisation, truncation, batching and stop strings the transformers path uses), and llama.cpp computes the
@@ -133,17 +149,11 @@ class GGUFCalls:
 
     llama = None
 
-    def _row_logits(self, ids: list[int]) -> np.ndarray:
-        self.llama.reset()
-        self.llama.eval(ids)
-        # a copy: `scores` is llama-cpp-python's own buffer, which the next row overwrites
-        return np.array(self.llama.scores[:len(ids)], dtype=np.float32)
-
     def _model_call(self, inps, attn_mask=None, labels=None):
         import torch
 
         # HFLM pads rows on the right; a causal model's logits before the padding do not depend on it
-        return torch.tensor(np.stack([self._row_logits(row) for row in inps.tolist()]))
+        return torch.tensor(np.stack([row_logits(self.llama, row) for row in inps.tolist()]))
 
     def _model_generate(self, context, max_length: int, stop: list[str], **generation_kwargs):
         import torch
@@ -153,7 +163,7 @@ class GGUFCalls:
         for i, row in enumerate(context.tolist()):
             ids = [t for t, m in zip(row, mask[i].tolist()) if m] if mask is not None else list(row)
             new: list[int] = []
-            logits = self._row_logits(ids)[-1]
+            logits = row_logits(self.llama, ids)[-1]
             while len(row) + len(new) < max_length:
                 token = int(np.argmax(logits))
                 new.append(token)
@@ -177,8 +187,6 @@ def harness_results(gguf_path, model_dir, tasks, shots, limit, data_dir, seed: i
 def _main(job: dict) -> None:
     import time
 
-    from llama_cpp import Llama
-
     if job["op"] == "harness":
         from bielik import harness
         from bielik.models import load_model, load_tokenizer
@@ -187,8 +195,7 @@ def _main(job: dict) -> None:
         go_offline()
         model = load_model(job["model_dir"])
         context = model.config.max_position_embeddings
-        calls = type("Calls", (GGUFCalls,), {"llama": Llama(model_path=job["model"], n_ctx=context, n_batch=context,
-                                                             n_threads=2, logits_all=True, verbose=False)})
+        calls = type("Calls", (GGUFCalls,), {"llama": open_gguf(job["model"], context)})
         lm = harness.lm_for(model, load_tokenizer(job["model_dir"]), job["batch_size"], calls=calls)
         out = {str(k): harness.run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"])
                for k in job["shots"]}
@@ -196,14 +203,10 @@ def _main(job: dict) -> None:
         return
 
     def load(path):
-        # logits_all: llama-cpp-python fills `scores` only then (its sampler reads the logits itself otherwise)
-        return Llama(model_path=path, n_ctx=job["context"], n_batch=job["context"], n_threads=2, logits_all=True,
-                     verbose=False)
+        return open_gguf(path, job["context"])
 
     def row_log_probs(llm, ids):
-        llm.reset()
-        llm.eval(ids)
-        return log_softmax(np.asarray(llm.scores[:len(ids)]))
+        return log_softmax(row_logits(llm, ids))
 
     if job["op"] == "log_probs":
         llm = load(job["model"])

@@ -8,10 +8,9 @@ import json
 import os
 import platform
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
-from bielik.artifacts import atomic_path
+from bielik.artifacts import read_json, write_text
 
 
 def _cpu_model() -> str:
@@ -57,21 +56,13 @@ def commit(root: Path) -> str | None:
     return head.stdout.strip() + ("+changes" if dirty else "")
 
 
-def package_version() -> str:
-    try:
-        return metadata.version("bielik")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def stamp(notebook: Path, scale: str, root: Path) -> None:
     """Add {"bielik": {version, commit, scale, machine}} to an executed notebook's metadata (atomically)."""
-    notebook = Path(notebook)
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    nb["metadata"]["bielik"] = {"version": package_version(), "commit": commit(root), "scale": scale,
-                                "machine": machine()}
-    with atomic_path(notebook) as tmp:
-        tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    from bielik import __version__
+
+    nb = read_json(notebook)
+    nb["metadata"]["bielik"] = {"version": __version__, "commit": commit(root), "scale": scale, "machine": machine()}
+    write_text(notebook, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")  # nbformat's layout
 
 
 def read(notebook: Path) -> dict:
@@ -80,7 +71,7 @@ def read(notebook: Path) -> dict:
     Keys: scale, parameters (what papermill was given besides the scale), version, commit, machine, seconds,
     started. A notebook executed by plain papermill has no "bielik" stamp: version, commit and machine are None.
     """
-    meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
+    meta = read_json(notebook).get("metadata", {})
     pm, bk = meta.get("papermill") or {}, meta.get("bielik") or {}
     params = dict(pm.get("parameters") or {})
     scale = params.pop("scale", None) or bk.get("scale")

@@ -66,7 +66,7 @@ def main() -> None:
 
     import datasets
 
-    from bielik import features
+    from bielik.data import features
 
     datasets.disable_caching()
     datasets.disable_progress_bars()

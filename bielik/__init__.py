@@ -1,21 +1,18 @@
-"""The shared package of the Bielik 11B v2 reproducibility book.
+"""The shared package of the Bielik 11B v2 reproducibility book, laid out by the report's parts.
 
-Chapters call `bielik.start(...)` first; everything else lives in one module per concern:
-- the spine: scales (presets), chapters (the registry), session (a chapter's run), artifacts (atomic writes),
-  metrics (headline figures), runner (papermill), book (Jupyter Book build), cli, paths;
-- the report: paper (its facts), overview (chapter 00's figures);
-- 01 data: corpus, cleanup, features, labels, quality, topics, filtering;
-- 02-03: tokenizer, base_model, upscale, models (safetensors save/load);
-- 04: pretrain (packing, Trainer, checkpoints), mix, instructions, continued (the run the cluster job shares);
-- 05: sft_data (the instruction set), sft (mask, packing, WICEL, ALR); chat (replies through the template);
-- 06: preferences (the pairs pipeline), dpo (DPO-P on trl's DPOTrainer);
-- 07: merging (mergekit: passthrough, linear, TIES, Model Stock), model_card;
-- 08: quantize (GGUF: convert, imatrix, quantize, check), llama (llama.cpp runs), gptq (llm-compressor);
-- 09: evaltasks and tasks/ (the Polish tasks), harness (lm-eval), ledger (the report's claims).
+A chapter calls `bielik.start("NN", globals())` first; the rest is in one subpackage per part:
+- `book`: the machinery (scales, chapters, session, runner, the `bielik` command, artifacts, figures, ...);
+- `report`: the report's facts and tables, chapter 00's figures, the ledger of its claims;
+- `data` (§3.1, chapter 01): readers of data/, the split hash, cleanup, features, the quality and topic models;
+- `model` (§2, chapters 02-03): tokenizer, architecture, depth up-scaling, model folders, chat;
+- `training`: what every training stage shares (arguments, packing, checkpoints, curves, throughput);
+- `pretrain` (§3, chapter 04), `posttrain` (§4, chapters 05-07), `deploy` (§5, chapter 08),
+  `evaluation` (§6, chapters 04-09).
+The README's layout section lists every module with one line.
 """
 from importlib.metadata import PackageNotFoundError, version
 
-from bielik.session import Session, start
+from bielik.book.session import Session, start
 
 try:
     __version__ = version("bielik")  # the one version number is in pyproject.toml

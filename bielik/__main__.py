@@ -1,5 +1,5 @@
 import sys
 
-from bielik.cli import main
+from bielik.book.cli import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bielik.artifacts import atomic_path, read_json, write_json
+from bielik.book.artifacts import atomic_path, read_json, write_json
 
 
 def test_write_json_round_trip(tmp_path):

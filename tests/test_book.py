@@ -9,13 +9,13 @@ import time
 import urllib.request
 
 import pytest
+from conftest import ROOT, TIMINGS
 
 import bielik
-from bielik import colab
-from bielik.book import BookBuildFailed, build_book
-from bielik.chapters import available
-from bielik.runner import run_chapters
-from conftest import ROOT, TIMINGS
+from bielik.book import colab
+from bielik.book.build import BookBuildFailed, build_book
+from bielik.book.chapters import available
+from bielik.book.runner import run_chapters
 
 pytestmark = pytest.mark.book
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")

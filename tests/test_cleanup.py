@@ -1,4 +1,10 @@
-from bielik.cleanup import anonymise, clean_pool, clean_text, looks_polish, pesel_valid
+from bielik.data.cleanup import (
+    anonymise,
+    clean_pool,
+    clean_text,
+    looks_polish,
+    pesel_valid,
+)
 
 
 def test_personal_data_becomes_placeholders():

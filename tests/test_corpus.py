@@ -2,9 +2,10 @@ import gzip
 import lzma
 
 import pytest
-
-from bielik.corpus import SOURCES, DataError, chunk, load_pool, read_asr, read_jsonl, read_ocr_raw, read_tsv
 from conftest import ROOT
+
+from bielik.data.corpus import SOURCES, chunk, load_pool, read_asr, read_ocr_raw
+from bielik.data.readers import DataError, read_jsonl, read_tsv
 
 
 def test_chunks_cut_at_paragraphs_near_the_target():

@@ -1,7 +1,7 @@
 """`bielik doctor`: the report a student reads first, and what it says when a part is missing."""
 from importlib import metadata
 
-from bielik import cli, doctor
+from bielik.book import cli, doctor
 
 
 def test_the_report_names_every_part(capsys):

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bielik import dpo
+from bielik.posttrain import dpo
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -42,8 +42,8 @@ PAIRS = [
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """(tokenizer, model factory). One torch thread: on two shared cores, two threads made a step ~30x slower."""
-    from bielik.base_model import mistral_config, new_model
-    from bielik.tokenizer import build_tokenizer
+    from bielik.model.architecture import mistral_config, new_model
+    from bielik.model.tokenizer import build_tokenizer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -276,8 +276,8 @@ def test_phase_steps():
 def test_run_variant_keeps_phases_and_resumes(tiny, tmp_path):
     from types import SimpleNamespace
 
-    from bielik.models import load_model, save_model
-    from bielik.pretrain import COMPLETE
+    from bielik.model.storage import load_model, save_model
+    from bielik.training.checkpoints import COMPLETE
 
     tok, new = tiny
     save_model(new(), tmp_path / "start", tok)
@@ -308,7 +308,7 @@ def test_run_variant_keeps_phases_and_resumes(tiny, tmp_path):
 def test_checkpoints_reload(run):
     from transformers import AutoModelForCausalLM
 
-    from bielik.pretrain import COMPLETE
+    from bielik.training.checkpoints import COMPLETE
 
     trainer, _, out = run
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from bielik import features as F
-from bielik.features import FEATURES, REPORT_NAMES, REPORT_TOP25, extract
+from bielik.data import features as F
+from bielik.data.features import FEATURES, REPORT_NAMES, REPORT_TOP25, extract
 
 MARKDOWN = """# Tytuł
 

@@ -3,13 +3,13 @@ import gzip
 import shutil
 
 import pytest
+from conftest import ROOT
 
 import bielik
-from bielik import evaltasks as E
-from bielik import harness
-from bielik.corpus import DataError
-from bielik.models import NotAModel
-from conftest import ROOT
+from bielik.data.readers import DataError
+from bielik.evaluation import harness
+from bielik.evaluation import polish_tasks as E
+from bielik.model.storage import NotAModel
 
 DATA = ROOT / "data"
 
@@ -83,9 +83,9 @@ def test_unknown_task_is_named():
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A 1-layer Mistral with a SentencePiece tokenizer trained on the quiz questions: untrained, but real."""
-    from bielik.base_model import mistral_config, new_model
-    from bielik.models import save_model
-    from bielik.tokenizer import build_tokenizer
+    from bielik.model.architecture import mistral_config, new_model
+    from bielik.model.storage import save_model
+    from bielik.model.tokenizer import build_tokenizer
 
     root = tmp_path_factory.mktemp("harness")
     texts = (DATA / "poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines()
@@ -113,8 +113,8 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
 def test_chapter_09_reuses_what_a_chapter_scored_on_the_same_weights(tmp_path, model_dir):
     import shutil
 
-    from bielik.base_model import mistral_config, new_model
-    from bielik.models import load_tokenizer, save_model
+    from bielik.model.architecture import mistral_config, new_model
+    from bielik.model.storage import load_tokenizer, save_model
 
     run = str(tmp_path / "runs")
     first = harness.evaluate(bielik.start("06", scale="ci", run_dir=run), model_dir, "dpo-p", tasks=["dyk"],
@@ -157,8 +157,8 @@ def test_a_broken_task_file_stops_the_harness_with_its_name(tmp_path, model_dir)
 
 
 def test_training_data_leaves_out_the_evaluation_questions():
-    from bielik import preferences, sft_data
-    from bielik.corpus import dyk_eval_ids
+    from bielik.data.readers import dyk_eval_ids
+    from bielik.posttrain import preferences, sft_data
 
     held = dyk_eval_ids(DATA)  # KLEJ's DYK train and dev share questions: 398 of dev's 409
     assert held and not held & {e["group"] for e in sft_data.dyk(DATA)}

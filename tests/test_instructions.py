@@ -1,8 +1,8 @@
 import pytest
-
-from bielik.corpus import DataError
-from bielik.instructions import quiz_qa, render
 from conftest import ROOT
+
+from bielik.data.instructions import quiz_qa, render
+from bielik.data.readers import DataError
 
 
 def test_quiz_conversations():

@@ -1,6 +1,14 @@
 import random
 
-from bielik.labels import HEAVY, LIGHT, damage, encoding_lost, source_label, split_of, web_label
+from bielik.data.quality_labels import (
+    HEAVY,
+    LIGHT,
+    damage,
+    encoding_lost,
+    source_label,
+    web_label,
+)
+from bielik.data.splits import split_of
 
 ARTICLE = ("Kraków jest jednym z najstarszych miast w Polsce. Przez wieki był stolicą kraju i siedzibą królów. "
            "Dziś przyciąga turystów z całego świata, którzy odwiedzają Wawel i Rynek Główny. ") * 4

@@ -4,9 +4,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from bielik import merging
-from bielik.base_model import mistral_config, new_model
-from bielik.models import save_model
+from bielik.model.architecture import mistral_config, new_model
+from bielik.model.storage import save_model
+from bielik.posttrain import merging
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_a_missing_model_fails_with_mergekits_message(family, tmp_path):
 def test_model_card_round_trips_through_huggingface_hub(tmp_path):
     from huggingface_hub import ModelCard
 
-    from bielik import model_card
+    from bielik.posttrain import model_card
 
     c = model_card.card(model_name="bielik-book-merged", parts=["step-13", "step-27", "step-40"], method="linear",
                         merge_yaml="merge_method: linear\n", scores={"polemo2_out": 12.5, "cbd": -3.0}, average=4.75,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bielik.models import NotAModel, load_model, save_model
+from bielik.model.storage import NotAModel, load_model, save_model
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,13 @@ import json
 
 import pytest
 import yaml
-
-from bielik.chapters import CHAPTERS, available
-from bielik.scales import COMMON, PRESETS
 from conftest import ROOT
 
+from bielik.book.chapters import CHAPTERS, available
+from bielik.book.scales import COMMON, PRESETS
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOURCES = sorted((ROOT / "notebooks").glob("*.md"))
 
 
 def code_cells(nb):
@@ -40,10 +41,9 @@ def test_parameters_cell_comes_first(path):
     # papermill's own parser must see every one (it skips lines whose comment it cannot parse)
     import papermill
     assert set(papermill.inspect_notebook(str(path))) == set(assigned)
-    # the next code cell passes every one of them to bielik.start
+    # the next code cell hands the notebook's namespace to bielik.start, which reads every one of them
     start = "".join(code_cells(nb)[1]["source"])
-    for name in assigned:
-        assert f"{name}={name}" in start, f"{path.name}: bielik.start(...) does not pass {name}"
+    assert f'bielik.start("{path.stem[:2]}", globals())' in start
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -60,3 +60,32 @@ def test_every_notebook_is_a_known_chapter_and_in_the_toc():
     assert [f for f in files if f.startswith("book/chapters/")] == [f"book/chapters/{c.id}" for c in chapters]
     assert all(c.id in PRESETS for c in chapters)
     assert CHAPTERS[0].id == "00_overview"
+
+
+def test_every_notebook_is_generated_from_its_text_source():
+    from bielik.book import sources
+
+    assert [p.with_suffix(".ipynb") for p in SOURCES] == NOTEBOOKS, "each chapter has a .md source and its .ipynb"
+    stale = sources.stale()
+    assert not stale, f"{[p.name for p in stale]} differ from their .md sources: run `bielik notebooks`"
+
+
+def test_a_changed_source_is_noticed_and_regenerated(tmp_path):
+    from bielik.book import sources
+
+    for p in (ROOT / "notebooks").glob("00_overview.*"):
+        (tmp_path / p.name).write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+    md = tmp_path / "00_overview.md"
+    md.write_text(md.read_text(encoding="utf-8").replace("# 00 ", "# 00 (edited) ", 1), encoding="utf-8")
+    assert sources.stale(tmp_path) == [tmp_path / "00_overview.ipynb"]
+    assert sources.write_notebooks(tmp_path) == [tmp_path / "00_overview.ipynb"]
+    assert sources.stale(tmp_path) == []
+    first = json.loads((tmp_path / "00_overview.ipynb").read_text())["cells"][0]
+    assert "".join(first["source"]).startswith("# 00 (edited) ")
+
+
+def test_a_broken_source_is_named(tmp_path):
+    from bielik.book import sources
+
+    with pytest.raises(sources.SourceError, match="no text source"):
+        sources.read_source(tmp_path / "00_overview.md")

@@ -2,10 +2,10 @@ import gzip
 import json
 
 import pytest
-
-from bielik import preferences as P
-from bielik.corpus import DataError
 from conftest import ROOT
+
+from bielik.data.readers import DataError
+from bielik.posttrain import preferences as P
 
 DATA = ROOT / "data"
 KEYS = {"source", "group", "prompt", "a", "b", "origin_a", "origin_b"}

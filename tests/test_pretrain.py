@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from bielik.pretrain import PackedCollator, block_causal_mask, mean_loss, pack
+from bielik.training.curves import mean_loss
+from bielik.training.packing import PackedCollator, block_causal_mask, pack
 
 
 def tiny_model(vocab=300):
@@ -70,7 +71,8 @@ def _rows(n_rows=24, seq_len=16, vocab=300, seed=0):
 def _run(out, max_steps, resume=None, stop_at=None):
     from transformers import TrainerCallback
 
-    from bielik.pretrain import train, training_arguments
+    from bielik.pretrain.trainer import train
+    from bielik.training.arguments import training_arguments
 
     class Kill(TrainerCallback):  # a process killed at step `stop_at`, after its last save
         def on_step_end(self, args, state, control, **kw):
@@ -88,7 +90,8 @@ def _run(out, max_steps, resume=None, stop_at=None):
 
 
 def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
-    from bielik.pretrain import last_complete_checkpoint, mean_loss
+    from bielik.training.checkpoints import last_complete_checkpoint
+    from bielik.training.curves import mean_loss
 
     _, straight = _run(tmp_path / "straight", 12)
     assert _run(tmp_path / "killed", 12, stop_at=6) is None
@@ -108,9 +111,9 @@ def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
 
 def test_the_cluster_launch_gives_the_reports_global_batch():
     from accelerate.commands.config.config_args import ClusterConfig
-
-    from bielik.scales import preset
     from conftest import ROOT
+
+    from bielik.book.scales import preset
 
     cfg = ClusterConfig.from_yaml_file(str(ROOT / "bielik" / "launch" / "accelerate_fsdp.yaml"))
     full = preset("04_pretraining", "full")
@@ -118,4 +121,4 @@ def test_the_cluster_launch_gives_the_reports_global_batch():
     assert full["context"] == 32768 and full["steps"] == 97250 and full["lr"] == 2e-5
     assert full["lr"] * full["min_lr_ratio"] == pytest.approx(9e-6)
     slurm = (ROOT / "bielik" / "launch" / "pretrain.slurm").read_text()
-    assert f"--nodes={cfg.num_machines}" in slurm and "-m bielik.continued --scale full" in slurm
+    assert f"--nodes={cfg.num_machines}" in slurm and "-m bielik pretrain --scale full" in slurm

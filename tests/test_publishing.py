@@ -8,11 +8,11 @@ import types
 import nbformat
 import pytest
 import yaml
+from conftest import ROOT
 
 import bielik
-from bielik import book_ext, colab, provenance
-from bielik.chapters import available
-from conftest import ROOT
+from bielik.book import colab, provenance, sphinx_ext
+from bielik.book.chapters import available
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -50,13 +50,13 @@ def test_commit_outside_git_is_none(tmp_path):
 def test_footer_lines():
     run = {"scale": "tiny", "parameters": {"steps": 300}, "version": "0.1.0", "commit": "abc1234",
            "machine": STAMP["machine"], "seconds": 139.4, "started": "2026-11-24T10:11:12.000000"}
-    assert book_ext.footer_lines(run) == [
-        "Scale `tiny`; parameters: the `tiny` preset of bielik/scales.py, with steps=300.",
+    assert sphinx_ext.footer_lines(run) == [
+        "Scale `tiny`; parameters: the `tiny` preset of bielik/book/scales.py, with steps=300.",
         "Package: bielik 0.1.0, commit abc1234.",
         "Executed by papermill in 139 s, started 2026-11-24 10:11 UTC, on 2 CPU cores (Test CPU, 24 GB), no GPU."]
     plain = {**run, "parameters": {}, "version": None, "commit": None, "machine": None}
-    lines = book_ext.footer_lines(plain)
-    assert "preset of bielik/scales.py, unchanged" in lines[0]
+    lines = sphinx_ext.footer_lines(plain)
+    assert "preset of bielik/book/scales.py, unchanged" in lines[0]
     assert "unrecorded bielik version (plain papermill)" in lines[1] and "an unrecorded machine" in lines[2]
 
 
@@ -69,7 +69,7 @@ def test_timings_record_and_table(tmp_path):
     assert record["scale"] == "tiny" and record["machine"]["cores"] == 2
     assert record["chapters"] == [{"chapter": "00_overview", "seconds": 4.0}, {"chapter": "01_data", "seconds": 139.0}]
     (tmp_path / "book" / "timings.json").write_text(json.dumps(record))
-    rows, reference = book_ext.timings_rows(tmp_path)
+    rows, reference = sphinx_ext.timings_rows(tmp_path)
     assert [(r["chapter"], r["reference"], r["seconds"]) for r in rows] == [
         ("00_overview", 4.0, 4.04), ("01_data", 139.0, 139.0)]
     # chapters from two runs, or without the runner's stamp, make no reference
@@ -86,9 +86,9 @@ def test_timings_record_and_table(tmp_path):
 def test_hosting_repository_comes_from_github_actions():
     env = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "someone/fork", "GITHUB_SERVER_URL": "https://github.com",
            "GITHUB_REF_NAME": "v0.2.0"}
-    assert book_ext.hosting_repository(env) == ("https://github.com/someone/fork", "v0.2.0")
-    assert book_ext.hosting_repository({}) == (None, None)  # _config.yml's repository stays
-    assert book_ext.hosting_repository({**env, "BIELIK_REPOSITORY": "https://github.com/a/b"})[0] == \
+    assert sphinx_ext.hosting_repository(env) == ("https://github.com/someone/fork", "v0.2.0")
+    assert sphinx_ext.hosting_repository({}) == (None, None)  # _config.yml's repository stays
+    assert sphinx_ext.hosting_repository({**env, "BIELIK_REPOSITORY": "https://github.com/a/b"})[0] == \
         "https://github.com/a/b"
 
 
@@ -96,7 +96,7 @@ def test_launch_buttons_open_the_source_notebook():
     url = "https://colab.research.google.com/github/o/r/blob/main/book/chapters/06_dpo.ipynb"
     context = {"header_buttons": [{"label": "launch-buttons", "buttons": [{"url": url}, {"type": "javascript"}]},
                                   {"label": "download-buttons", "buttons": [{"url": "../_sources/x.ipynb"}]}]}
-    book_ext.launch_source_notebooks(None, "book/chapters/06_dpo", None, context, None)
+    sphinx_ext.launch_source_notebooks(None, "book/chapters/06_dpo", None, context, None)
     assert context["header_buttons"][0]["buttons"][0]["url"].endswith("/blob/main/notebooks/06_dpo.ipynb")
     assert context["header_buttons"][1]["buttons"][0]["url"] == "../_sources/x.ipynb"
 
@@ -113,7 +113,7 @@ def test_first_code_cell_is_the_colab_setup(path):
     cell = setup_cell_of(path)
     assert colab.TAG in cell.metadata["tags"] and "remove-cell" in cell.metadata["tags"]
     assert cell.source == colab.setup_cell(path.stem[:2], colab.repository_url()).rstrip("\n"), \
-        "run `python -m bielik.colab sync`"
+        "run `bielik notebooks`"
     assert ("[quantization]" in cell.source) == (path.stem >= "08")
 
 
@@ -140,9 +140,9 @@ def test_setup_cell_on_colab_clones_installs_and_prepares(monkeypatch, tmp_path)
 
 def test_scale_and_earlier_chapters(tmp_path, monkeypatch):
     assert colab.choose_scale(gpu=True) == "small" and colab.choose_scale(gpu=False) == "tiny"
-    from bielik import metrics
-    metrics.record(tmp_path, "00_overview", "wall_time", 4.0, "s")
-    metrics.record(tmp_path, "01_data", "kept", 0.4)  # killed before the runner recorded its time
+    from bielik.book import figures
+    figures.record(tmp_path, "00_overview", "wall_time", 4.0, "s")
+    figures.record(tmp_path, "01_data", "kept", 0.4)  # killed before the runner recorded its time
     assert colab.earlier_to_run("03", tmp_path) == ["01", "02"]
     assert colab.earlier_to_run("00", tmp_path) == []
 
@@ -194,11 +194,11 @@ def test_workflow_builds_like_run_sh_and_deploys_only_on_a_tag():
     assert wf["permissions"] == {"contents": "read"}
     # run.sh book is `bielik book`, whose build is the strict one
     assert "exec .venv/bin/bielik book" in (ROOT / "run.sh").read_text()
-    assert '"-W", "-n", "--keep-going"' in (ROOT / "bielik" / "book.py").read_text()
+    assert '"-W", "-n", "--keep-going"' in (ROOT / "bielik" / "book" / "build.py").read_text()
 
 
 def test_config_loads_the_book_extension():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert "bielik.book_ext" in config["sphinx"]["extra_extensions"]
+    assert "bielik.book.sphinx_ext" in config["sphinx"]["extra_extensions"]
     assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
     assert [c.id for c in available()] == [p.stem for p in NOTEBOOKS]

@@ -3,12 +3,12 @@ import json
 
 import numpy as np
 import pytest
-
-from bielik import filtering, quality
-from bielik.cleanup import clean_doc, clean_pool
-from bielik.corpus import load_hub, load_pool
-from bielik.labels import CLASSES
 from conftest import ROOT
+
+from bielik.data import filtering, quality_classifier
+from bielik.data.cleanup import clean_doc, clean_pool
+from bielik.data.corpus import load_hub, load_pool
+from bielik.data.quality_labels import CLASSES
 
 
 @pytest.fixture(scope="module")
@@ -17,38 +17,38 @@ def trained():
     labelled = filtering.labelled_set(docs, synthetic_share=0.5, seed=0)
     X = filtering.featurise(labelled)
     y = filtering.label_ids(labelled)
-    model = quality.xgb(quality.REPORT_XGB, n_estimators=300).fit(X, y)
+    model = quality_classifier.xgb(quality_classifier.REPORT_XGB, n_estimators=300).fit(X, y)
     return model, X, y
 
 
 def test_scores_and_per_class_by_hand():
     y_true, y_pred = [0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0]
-    s = quality.scores(y_true, y_pred)
+    s = quality_classifier.scores(y_true, y_pred)
     # LOW: P 1/2 R 1/2 F1 1/2; MEDIUM: P 1/2 R 1 F1 2/3; HIGH: P 1 R 2/3 F1 4/5
     assert s["accuracy"] == pytest.approx(4 / 6)
     assert s["macro F1"] == pytest.approx((1 / 2 + 2 / 3 + 4 / 5) / 3)
     assert s["weighted F1"] == pytest.approx((2 * 1 / 2 + 1 * 2 / 3 + 3 * 4 / 5) / 6)
-    rows = {r["class"]: r for r in quality.per_class(y_true, y_pred)}
+    rows = {r["class"]: r for r in quality_classifier.per_class(y_true, y_pred)}
     assert rows["MEDIUM"]["recall"] == 1.0 and rows["HIGH"]["precision"] == 1.0
-    assert quality.confusion(y_true, y_pred).tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert quality_classifier.confusion(y_true, y_pred).tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
 
 
 def test_classifier_learns_the_labels(trained):
     model, X, y = trained
-    assert quality.scores(y, model.predict(X))["accuracy"] > 0.9  # on its training data: a sanity check only
+    assert quality_classifier.scores(y, model.predict(X))["accuracy"] > 0.9  # on its training data: a sanity check only
 
 
 def test_shap_ranks_every_feature(trained):
     model, X, _ = trained
     names = [f"f{i}" for i in range(X.shape[1])]
-    ranked = quality.mean_abs_shap(model, X[:50], names)
+    ranked = quality_classifier.mean_abs_shap(model, X[:50], names)
     assert len(ranked) == X.shape[1] and ranked[0][1] >= ranked[-1][1] >= 0
 
 
 def test_model_round_trips_exactly(trained, tmp_path):
     model, X, _ = trained
-    quality.save(model, tmp_path / "q.ubj")
-    assert np.array_equal(quality.load(tmp_path / "q.ubj").predict_proba(X[:20]), model.predict_proba(X[:20]))
+    quality_classifier.save(model, tmp_path / "q.ubj")
+    assert np.array_equal(quality_classifier.load(tmp_path / "q.ubj").predict_proba(X[:20]), model.predict_proba(X[:20]))
 
 
 BAD = {
@@ -84,7 +84,7 @@ def test_score_shard_splits_the_pass_over_machines(trained, tmp_path):
     import pandas as pd
 
     model, _, _ = trained
-    quality.save(model, tmp_path / "q.ubj")
+    quality_classifier.save(model, tmp_path / "q.ubj")
     folder = tmp_path / "corpus"
     folder.mkdir()
     docs = load_pool(ROOT / "data", sources=["novels", "asr"], limit_per_source=6)

@@ -7,49 +7,49 @@ import numpy as np
 import pytest
 import torch
 
-from bielik import llama, quantize
+from bielik.deploy import gguf_files, llama_cpp
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(quantize.GGUFError, match="no such GGUF file"):
-        quantize.check(tmp_path / "model.gguf")
-    with pytest.raises(quantize.GGUFError, match="no such GGUF file"):
-        llama.generate(tmp_path / "model.gguf", [1, 2], 4, 64)
+    with pytest.raises(gguf_files.GGUFError, match="no such GGUF file"):
+        gguf_files.check(tmp_path / "model.gguf")
+    with pytest.raises(gguf_files.GGUFError, match="no such GGUF file"):
+        llama_cpp.generate(tmp_path / "model.gguf", [1, 2], 4, 64)
 
 
 def test_a_file_that_is_not_gguf_is_named(tmp_path):
     (tmp_path / "model.gguf").write_bytes(b"PK\x03\x04 a zip, not a model")
-    with pytest.raises(quantize.GGUFError, match="not a GGUF file"):
-        quantize.check(tmp_path / "model.gguf")
+    with pytest.raises(gguf_files.GGUFError, match="not a GGUF file"):
+        gguf_files.check(tmp_path / "model.gguf")
 
 
 def test_a_cut_header_is_named(tmp_path):
     # magic, version 3, 5 tensors, 2 metadata entries - and nothing after
     (tmp_path / "model.gguf").write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 5, 2))
-    with pytest.raises(quantize.GGUFError, match="truncated or damaged"):
-        quantize.check(tmp_path / "model.gguf")
+    with pytest.raises(gguf_files.GGUFError, match="truncated or damaged"):
+        gguf_files.check(tmp_path / "model.gguf")
 
 
 def test_a_model_folder_without_the_sentencepiece_file_is_refused(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")
-    with pytest.raises(quantize.GGUFError, match="no tokenizer.model"):
-        quantize.convert(tmp_path / "model", tmp_path / "f16.gguf")
+    with pytest.raises(gguf_files.GGUFError, match="no tokenizer.model"):
+        gguf_files.convert(tmp_path / "model", tmp_path / "f16.gguf")
     assert not (tmp_path / "f16.gguf").exists()
 
 
 def test_unknown_format_is_named(tmp_path):
-    with pytest.raises(quantize.GGUFError, match="unknown GGUF format 'Q3_X'"):
-        quantize.quantize(tmp_path / "a.gguf", tmp_path / "b.gguf", "Q3_X")
+    with pytest.raises(gguf_files.GGUFError, match="unknown GGUF format 'Q3_X'"):
+        gguf_files.quantize(tmp_path / "a.gguf", tmp_path / "b.gguf", "Q3_X")
 
 
 def test_mean_kld_and_top_agreement_by_hand():
     ref = np.log(np.array([[[0.5, 0.5], [0.9, 0.1], [0.5, 0.5]]], dtype=np.float64))
     oth = np.log(np.array([[[0.25, 0.75], [0.9, 0.1], [0.5, 0.5]]], dtype=np.float64))
     ids = [0, 1, 0]  # next tokens 1 and 0
-    out = llama.compare(ref, oth, [ids])
+    out = llama_cpp.compare(ref, oth, [ids])
     kld0 = 0.5 * np.log(0.5 / 0.25) + 0.5 * np.log(0.5 / 0.75)
     assert out["kld"] == pytest.approx(kld0 / 2)
     assert out["perplexity"] == pytest.approx(np.exp(-(np.log(0.75) + np.log(0.9)) / 2))
@@ -63,9 +63,9 @@ def test_mean_kld_and_top_agreement_by_hand():
 def model_dir(tmp_path_factory):
     """A 2-layer Mistral (hidden 256, FFN 512: rows K-quants accept), trained for a few steps so that its
     distributions are not flat, with the book's SentencePiece tokenizer."""
-    from bielik.base_model import mistral_config, new_model
-    from bielik.models import save_model
-    from bielik.tokenizer import build_tokenizer
+    from bielik.model.architecture import mistral_config, new_model
+    from bielik.model.storage import save_model
+    from bielik.model.tokenizer import build_tokenizer
 
     root = tmp_path_factory.mktemp("gguf")
     texts = (DATA / "poleval2021_quiz_qa" / "test-A" / "in.tsv").read_text().splitlines()
@@ -84,43 +84,43 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def f16(model_dir, tmp_path_factory):
     folder, _ = model_dir
-    return quantize.convert(folder, tmp_path_factory.mktemp("f16") / "f16.gguf", "f16")
+    return gguf_files.convert(folder, tmp_path_factory.mktemp("f16") / "f16.gguf", "f16")
 
 
 def test_conversion_keeps_the_model(model_dir, f16):
-    from bielik.models import load_model
+    from bielik.model.storage import load_model
 
     folder, rows = model_dir
-    info = quantize.check(f16)
+    info = gguf_files.check(f16)
     assert info["architecture"] == "llama" and set(info["types"]) <= {"F16", "F32"}
-    hf = llama.transformers_log_probs(load_model(folder), rows)
-    out = llama.compare(hf, llama.log_probs(f16, rows, 128), rows)
+    hf = llama_cpp.transformers_log_probs(load_model(folder), rows)
+    out = llama_cpp.compare(hf, llama_cpp.log_probs(f16, rows, 128), rows)
     assert out["kld"] < 1e-3 and out["same_top"] > 0.97
 
 
 def test_quantized_files_load_generate_and_lose_a_little(model_dir, f16, tmp_path):
     _, rows = model_dir
-    q8 = quantize.quantize(f16, tmp_path / "q8.gguf", "Q8_0")
-    q4 = quantize.quantize(f16, tmp_path / "q4.gguf", "Q4_K_M")
-    assert "Q8_0" in quantize.check(q8)["types"] and "Q4_K" in quantize.check(q4)["types"]
-    assert quantize.check(q4)["bytes"] < quantize.check(q8)["bytes"] < quantize.check(f16)["bytes"]
-    a8, a4 = llama.compare_files(f16, q8, rows, 128), llama.compare_files(f16, q4, rows, 128)
-    assert llama.compare_files(f16, f16, rows, 128)["kld"] == pytest.approx(0, abs=1e-9)
+    q8 = gguf_files.quantize(f16, tmp_path / "q8.gguf", "Q8_0")
+    q4 = gguf_files.quantize(f16, tmp_path / "q4.gguf", "Q4_K_M")
+    assert "Q8_0" in gguf_files.check(q8)["types"] and "Q4_K" in gguf_files.check(q4)["types"]
+    assert gguf_files.check(q4)["bytes"] < gguf_files.check(q8)["bytes"] < gguf_files.check(f16)["bytes"]
+    a8, a4 = llama_cpp.compare_files(f16, q8, rows, 128), llama_cpp.compare_files(f16, q4, rows, 128)
+    assert llama_cpp.compare_files(f16, f16, rows, 128)["kld"] == pytest.approx(0, abs=1e-9)
     assert 0 < a8["kld"] < a4["kld"] and a8["same_top"] >= a4["same_top"]
-    out = llama.generate(q4, rows[0][:8], 6, 128)
+    out = llama_cpp.generate(q4, rows[0][:8], 6, 128)
     assert len(out["ids"]) == 6 and out["tokens_per_s"] > 0
     # greedy in llama.cpp is greedy in transformers: the same first tokens from the 16-bit file
-    from bielik.models import load_model
+    from bielik.model.storage import load_model
     hf = load_model(model_dir[0]).generate(torch.tensor([rows[0][:8]]), max_new_tokens=3, do_sample=False)
-    assert llama.generate(f16, rows[0][:8], 3, 128)["ids"] == hf[0, 8:].tolist()
+    assert llama_cpp.generate(f16, rows[0][:8], 3, 128)["ids"] == hf[0, 8:].tolist()
 
 
 def test_importance_matrix_by_hand(model_dir):
-    from bielik.models import load_model
+    from bielik.model.storage import load_model
 
     folder, rows = model_dir
     model = load_model(folder)
-    imatrix = quantize.importance_matrix(model, rows[:2])
+    imatrix = gguf_files.importance_matrix(model, rows[:2])
     assert len(imatrix) == 2 * 7  # q, k, v, o, gate, up, down per layer
     with torch.no_grad():
         h = model.model.layers[0].input_layernorm(model.model.embed_tokens(torch.tensor(rows[:2])))
@@ -133,11 +133,11 @@ def test_importance_matrix_by_hand(model_dir):
 def test_imatrix_variant_keeps_embeddings_and_output_at_f16(model_dir, f16, tmp_path):
     import gguf
 
-    from bielik.models import load_model
+    from bielik.model.storage import load_model
 
     folder, rows = model_dir
-    imatrix = quantize.importance_matrix(load_model(folder), rows)
-    q = quantize.quantize(f16, tmp_path / "q4i.gguf", "Q4_K_M", imatrix=imatrix)
+    imatrix = gguf_files.importance_matrix(load_model(folder), rows)
+    q = gguf_files.quantize(f16, tmp_path / "q4i.gguf", "Q4_K_M", imatrix=imatrix)
     types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(q).tensors}
     assert types["token_embd.weight"] == "F16" and types["output.weight"] == "F16"
     assert types["blk.0.attn_q.weight"] == "Q4_K"
@@ -147,16 +147,16 @@ def test_a_truncated_file_is_refused_before_llama_cpp(f16, tmp_path):
     cut = tmp_path / "cut.gguf"
     data = f16.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3])
-    with pytest.raises(quantize.GGUFError, match="truncated"):
-        quantize.check(cut)
-    with pytest.raises(quantize.GGUFError, match="truncated"):
-        quantize.quantize(cut, tmp_path / "q.gguf", "Q8_0")
+    with pytest.raises(gguf_files.GGUFError, match="truncated"):
+        gguf_files.check(cut)
+    with pytest.raises(gguf_files.GGUFError, match="truncated"):
+        gguf_files.quantize(cut, tmp_path / "q.gguf", "Q8_0")
     assert not (tmp_path / "q.gguf").exists()
 
 
 def test_the_harness_scores_a_gguf_file_like_its_model(model_dir, f16, tmp_path):
     import bielik
-    from bielik import harness
+    from bielik.evaluation import harness
 
     folder, _ = model_dir
     ch = bielik.start("08", scale="ci", run_dir=str(tmp_path / "runs"))
@@ -175,12 +175,12 @@ def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f1
     from llama_cpp import Llama
     from lm_eval.api.instance import Instance
 
-    from bielik import harness
-    from bielik.models import load_model, load_tokenizer
+    from bielik.evaluation import harness
+    from bielik.model.storage import load_model, load_tokenizer
 
     folder, _ = model_dir
     tok = load_tokenizer(folder)
-    calls = type("Calls", (llama.GGUFCalls,), {"llama": Llama(model_path=str(f16), n_ctx=128, n_batch=128,
+    calls = type("Calls", (llama_cpp.GGUFCalls,), {"llama": Llama(model_path=str(f16), n_ctx=128, n_batch=128,
                                                                n_threads=1, logits_all=True, verbose=False)})
     contexts = ["Kto napisał Pana Tadeusza?", "Jaka jest stolica Polski? Odpowiedz krótko, jednym słowem.", "Ile?"]
     reqs = [Instance("loglikelihood", {}, (c, a), i) for i, c in enumerate(contexts) for a in (" tak", " nie wiem")]
@@ -193,14 +193,14 @@ def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f1
 def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
     import json
 
-    from bielik import gptq
-    from bielik.models import load_model
+    from bielik.deploy import gptq
+    from bielik.model.storage import load_model
 
     folder, rows = model_dir
     made = gptq.quantize(folder, tmp_path / "gptq", rows)
     config = json.loads((tmp_path / "gptq" / "config.json").read_text())["quantization_config"]
     assert config["format"] == "pack-quantized" and made["seconds"] > 0
     assert gptq.size_mib(tmp_path / "gptq") < 0.6 * gptq.size_mib(folder)  # 4-bit blocks, 16-bit head
-    ref = llama.transformers_log_probs(load_model(folder), rows)
-    out = llama.compare(ref, llama.transformers_log_probs(gptq.load(tmp_path / "gptq"), rows), rows)
+    ref = llama_cpp.transformers_log_probs(load_model(folder), rows)
+    out = llama_cpp.compare(ref, llama_cpp.transformers_log_probs(gptq.load(tmp_path / "gptq"), rows), rows)
     assert 0 < out["kld"] < 0.1 and out["same_top"] > 0.8

@@ -5,14 +5,19 @@ import sys
 
 import nbformat
 import pytest
+from conftest import ROOT
 
 import bielik
-from bielik import provenance
-
-from bielik.runner import ChapterFailed, parse_value, run_chapters, seed_from, select
-from bielik.chapters import CHAPTERS
-from bielik.scales import ScaleError
-from conftest import ROOT
+from bielik.book import provenance
+from bielik.book.chapters import CHAPTERS
+from bielik.book.runner import (
+    ChapterFailed,
+    parse_value,
+    run_chapters,
+    seed_from,
+    select,
+)
+from bielik.book.scales import ScaleError
 
 
 def bielik_cli(*args):
@@ -94,7 +99,7 @@ def test_failing_chapter_stops_with_chapter_cell_and_error(tmp_path, capsys):
 def test_stray_notebook_is_an_error(tmp_path):
     folder = failing_notebooks(tmp_path)
     (folder / "10_extra.ipynb").write_text((folder / "00_overview.ipynb").read_text())
-    with pytest.raises(ValueError, match="not listed in bielik/chapters.py: 10_extra.ipynb"):
+    with pytest.raises(ValueError, match="not listed in bielik/book/chapters.py: 10_extra.ipynb"):
         run_chapters("ci", notebooks_dir=folder, out_dir=tmp_path / "out", run_dir=tmp_path / "runs")
 
 

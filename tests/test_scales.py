@@ -1,7 +1,7 @@
 import pytest
 
-from bielik.chapters import CHAPTERS, get_chapter
-from bielik.scales import PRESETS, SCALES, ScaleError, get_scale, preset, resolve
+from bielik.book.chapters import CHAPTERS, get_chapter
+from bielik.book.scales import PRESETS, SCALES, ScaleError, get_scale, preset, resolve
 
 
 def test_four_scales_ci_and_tiny_offline():

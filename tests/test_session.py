@@ -3,8 +3,8 @@ import os
 import pytest
 
 import bielik
-from bielik.artifacts import MissingArtifact
-from bielik.scales import ScaleError
+from bielik.book.artifacts import MissingArtifact
+from bielik.book.scales import ScaleError
 
 
 def test_start_resolves_presets_and_goes_offline(run, monkeypatch):
@@ -47,4 +47,15 @@ def test_missing_artifact_names_the_chapter_to_run(run):
 def test_record_goes_to_the_chapters_metrics(run):
     ch = bielik.start("00", scale="ci", run_dir=run)
     ch.record("x", 1.5, "s")
-    assert bielik.metrics.get(run, "00_overview", "x") == 1.5
+    assert bielik.book.figures.get(run, "00_overview", "x") == 1.5
+
+
+def test_start_reads_the_parameters_from_the_notebook_namespace(run):
+    # what a parameters cell leaves in the notebook's globals(), with papermill's injected values
+    namespace = {"scale": "ci", "run_dir": str(run), "seed": 5, "dpi": 99, "unrelated": 1, "__name__": "__main__"}
+    ch = bielik.start("00", namespace)
+    assert (ch.scale.name, ch.run, ch.seed, ch.params.dpi) == ("ci", run, 5, 99)
+    namespace["dpi"] = None  # None: the preset
+    assert bielik.start("00", namespace).params.dpi == 60
+    assert bielik.start("00", namespace, dpi=70).params.dpi == 70  # a keyword wins over the namespace
+    assert bielik.start("00", {"scale": "ci", "run_dir": str(run)}).seed == 0

@@ -3,14 +3,14 @@ import math
 
 import pytest
 import torch
-
-from bielik import sft
 from conftest import ROOT
+
+from bielik.posttrain import sft
 
 
 @pytest.fixture(scope="module")
 def tok(tmp_path_factory):
-    from bielik.tokenizer import build_tokenizer
+    from bielik.model.tokenizer import build_tokenizer
 
     texts = (ROOT / "data/poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines()
     tok, _ = build_tokenizer(texts, 400, tmp_path_factory.mktemp("tok") / "tok")
@@ -96,7 +96,7 @@ def test_alr_by_hand():
 
 
 def test_the_trainer_applies_wicel_and_alr_each_step(tok, tmp_path):
-    from bielik.base_model import mistral_config, new_model
+    from bielik.model.architecture import mistral_config, new_model
 
     convs = [[{"role": "user", "content": f"Ile to {i} plus {i}?"}, {"role": "assistant", "content": str(2 * i)}]
              for i in range(40)]

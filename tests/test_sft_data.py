@@ -3,12 +3,24 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
-
-from bielik import sft_data
-from bielik.corpus import DataError, open_text, read_tsv
-from bielik.sft_data import (ASK_BASIS, NOT_IN_PASSAGE, READERS, SOURCE_TIERS, SPEAKLEASH_SKIPPED, TIERS, build,
-                             check_messages, evaluation_index, inject_low_quality, overlaps, summary)
 from conftest import ROOT
+
+from bielik.data.readers import DataError, open_text, read_tsv
+from bielik.posttrain import sft_data
+from bielik.posttrain.sft_data import (
+    ASK_BASIS,
+    NOT_IN_PASSAGE,
+    READERS,
+    SOURCE_TIERS,
+    SPEAKLEASH_SKIPPED,
+    TIERS,
+    build,
+    check_messages,
+    evaluation_index,
+    inject_low_quality,
+    overlaps,
+    summary,
+)
 
 DATA = ROOT / "data"
 

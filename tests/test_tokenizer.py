@@ -5,9 +5,9 @@ import sys
 import time
 
 import pytest
-
-from bielik import tokenizer as T
 from conftest import ROOT, TIMINGS
+
+from bielik.model import tokenizer as T
 
 NOVELS = sorted((ROOT / "data" / "polish_novels_100_pd").glob("*.txt.gz"))
 VOCAB = 1000
@@ -155,7 +155,7 @@ def test_the_saved_folder_reloads_offline_with_the_same_ids(built):
 def test_every_later_save_keeps_the_sentencepiece_model(built, tmp_path):
     # a model folder is saved with a tokenizer loaded from the previous folder, chapter after chapter; transformers
     # 5 writes only tokenizer.json, and llama.cpp's converter needs tokenizer.model in the last folder (chapter 07's)
-    from bielik.models import load_tokenizer
+    from bielik.model.storage import load_tokenizer
 
     _, _, out = built
     first = T.save_tokenizer(load_tokenizer(out), tmp_path / "03")

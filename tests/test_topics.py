@@ -2,8 +2,8 @@ import gzip
 
 import pytest
 
-from bielik.corpus import DataError
-from bielik.topics import OTHER, TAGS, build, predict, read_8tags
+from bielik.data.readers import DataError
+from bielik.data.topic_classifier import OTHER, TAGS, build, predict, read_8tags
 
 
 def test_read_8tags_and_bad_line(tmp_path):

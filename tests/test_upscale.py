@@ -1,7 +1,7 @@
 import pytest
 
-from bielik import paper
-from bielik.upscale import layer_map, mistral_parameter_count
+from bielik.model.upscaling import layer_map, mistral_parameter_count
+from bielik.report import paper
 
 
 def test_bielik_layer_map():
@@ -45,10 +45,10 @@ def test_passthrough_upscaling_copies_exactly_the_right_layers(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from bielik.base_model import mistral_config, new_model
-    from bielik.models import save_model
-    from bielik.merging import run as run_passthrough
-    from bielik.upscale import passthrough_config
+    from bielik.model.architecture import mistral_config, new_model
+    from bielik.model.storage import save_model
+    from bielik.model.upscaling import passthrough_config
+    from bielik.posttrain.merging import run as run_passthrough
 
     base = new_model(mistral_config(vocab_size=384, hidden=256, intermediate=512, layers=9, heads=4, kv_heads=2,
                                     context=64), seed=0)

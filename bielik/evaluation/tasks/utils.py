@@ -1,0 +1,35 @@
+"""Hooks the task YAMLs of this folder call (lm-eval loads this file by path through `!function utils.<name>`).
+
+Data comes from the repository's data/ (or the folder passed as `data_dir` in the TaskManager's metadata),
+never from the Hub; the readers in bielik.evaltasks name the file and line of a malformed row.
+"""
+from pathlib import Path
+
+import datasets
+
+from bielik.evaluation import polish_tasks
+
+
+def load(task, data_dir=None, **_):
+    """The task's test and few-shot splits; the YAML names the task in `dataset_kwargs`, and `data_dir` comes from
+    the TaskManager's metadata (other metadata, such as `version`, is ignored)."""
+    if data_dir is None:
+        from bielik.book.paths import repo_root
+        data_dir = repo_root() / "data"
+    test, fewshot = polish_tasks.docs(task, Path(data_dir))
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(test),
+                                 "fewshot": datasets.Dataset.from_list(fewshot)})
+
+
+def macro_f1(items):
+    gold, pred = zip(*items)
+    return polish_tasks.macro_f1(list(gold), list(pred))
+
+
+def binary_f1(items):
+    gold, pred = zip(*items)
+    return polish_tasks.binary_f1(list(gold), list(pred))
+
+
+def quiz_results(doc, results):
+    return polish_tasks.answer_scores(results[0], doc["answers"])

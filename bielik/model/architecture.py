@@ -1,0 +1,39 @@
+"""The base model: Mistral-7B-v0.2 at `full`, a scaled-down MistralForCausalLM of the same design below it.
+
+Same design means grouped-query attention, SwiGLU, RMSNorm, RoPE with theta 1e6, no sliding window and an
+untied output layer. Widths stay multiples of 256, which llama.cpp's K-quants need (chapter 08).
+"""
+from __future__ import annotations
+
+from bielik.report import paper
+
+
+def mistral_config(vocab_size: int, hidden: int, intermediate: int, layers: int, heads: int, kv_heads: int,
+                   context: int):
+    from transformers import MistralConfig
+
+    if hidden % 256 or intermediate % 256:
+        raise ValueError(f"hidden ({hidden}) and intermediate ({intermediate}) sizes must be multiples of 256 "
+                         f"for llama.cpp's K-quants")
+    return MistralConfig(
+        vocab_size=vocab_size, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv_heads, head_dim=hidden // heads,
+        max_position_embeddings=context, rope_theta=paper.MISTRAL_7B_V02["rope_theta"], sliding_window=None,
+        hidden_act="silu", rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+    )
+
+
+def full_config(layers: int | None = None, vocab_size: int | None = None):
+    """Mistral-7B-v0.2's configuration from the report's table, optionally deeper or with a larger vocabulary."""
+    a = paper.MISTRAL_7B_V02
+    return mistral_config(vocab_size or a["vocab_size"], a["hidden_size"], a["intermediate_size"],
+                          layers or a["num_hidden_layers"], a["num_attention_heads"], a["num_key_value_heads"],
+                          a["max_position_embeddings"])
+
+
+def new_model(config, seed: int = 0):
+    import torch
+    from transformers import MistralForCausalLM
+
+    torch.manual_seed(seed)
+    return MistralForCausalLM(config)

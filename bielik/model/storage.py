@@ -1,0 +1,55 @@
+"""Save and load models as safetensors folders, never with remote code, hub off at offline scales."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bielik.book.artifacts import atomic_path
+
+
+class NotAModel(ValueError):
+    pass
+
+
+def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
+    """Write a Hugging Face model folder (safetensors) atomically: a killed save leaves no folder behind."""
+    with atomic_path(path, is_dir=True) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if tokenizer is not None:
+            from bielik.model.tokenizer import (
+                save_tokenizer,  # the layout llama.cpp's converter reads
+            )
+            save_tokenizer(tokenizer, tmp)
+    return Path(path)
+
+
+def load_model(name_or_path: str | os.PathLike, dtype=None):
+    """A causal LM from a local folder, or from a hub id when the hub is on (the `small` and `full` scales)."""
+    from transformers import AutoModelForCausalLM
+
+    path = Path(name_or_path)
+    if path.exists():
+        _check_model_folder(path)
+    elif os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise NotAModel(f"{name_or_path}: no such folder, and the hub is off at this scale "
+                        f"(hub ids are for the small and full scales)")
+    return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, trust_remote_code=False,
+                                                use_safetensors=True)
+
+
+def load_tokenizer(name_or_path: str | os.PathLike):
+    """The tokenizer saved beside a model (every model folder of the book carries one)."""
+    from transformers import AutoTokenizer
+
+    path = Path(name_or_path)
+    if path.exists() and not (path / "tokenizer_config.json").exists():
+        raise NotAModel(f"{path} has no tokenizer_config.json: save models with bielik.model.storage.save_model(model, "
+                        f"path, tokenizer)")
+    return AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
+
+
+def _check_model_folder(path: Path) -> None:
+    if not path.is_dir() or not (path / "config.json").exists():
+        raise NotAModel(f"{path} is not a model folder: it has no config.json")
+    if not any(path.glob("*.safetensors")):
+        raise NotAModel(f"{path} has no *.safetensors weights (the book saves models as safetensors only)")

@@ -1,0 +1,87 @@
+"""Continued pretraining of the up-scaled model (chapter 04), as one function the chapter and the cluster
+job share: `run(...)` trains a model on a token mix with checkpoints, resuming from the last complete one.
+
+On a cluster the same function runs under `accelerate launch` with FSDP (bielik/launch/): 
+    bielik pretrain --scale full --run-dir runs/full   (python -m bielik pretrain ... under accelerate)
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+from bielik.pretrain import mixture, trainer
+from bielik.training import arguments, checkpoints, curves
+
+
+def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], params, out_dir, heldout: dict,
+        bf16: bool, seed: int = 0) -> dict:
+    """Train `model` on a mix of `sources` for params.steps optimiser steps; checkpoints in out_dir/checkpoints.
+
+    Returns the mix table, the training-loss history, the held-out history and the throughput.
+    """
+    out_dir = Path(out_dir)
+    tokens = params.steps * params.batch_size * params.grad_accum * params.context
+    rows, table = mixture.mix(tok, sources, shares, tokens, params.context, seed=seed)
+    args = arguments.training_arguments(
+        out_dir / "checkpoints", max_steps=params.steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
+        warmup_steps=params.warmup, batch_size=params.batch_size, grad_accum=params.grad_accum, bf16=bf16,
+        seed=seed, logging_steps=max(1, params.steps // 30), save_steps=params.save_every)
+    tokens_per_step = params.batch_size * params.grad_accum * params.context
+    watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
+    resume = checkpoints.last_complete_checkpoint(out_dir / "checkpoints") if (out_dir / "checkpoints").exists() else None
+    t0 = time.perf_counter()
+    trained = trainer.train(model, rows, args, resume=resume, callbacks=[watch])
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # finished: a rerun starts afresh, not from here
+    trained_steps = params.steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
+    return {"table": table, "history": [h for h in trained.state.log_history if "loss" in h],
+            "heldout": watch.curve, "seconds": seconds, "resumed_from": resume,
+            "tokens_per_s": trained_steps * tokens_per_step / seconds if seconds else float("nan")}
+
+
+def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:
+    """The chapter's training sources, their token shares and the held-out rows, from chapters 01 and 02's
+    artifacts and the PolEval quiz instructions (dev-0; test-A stays held out for evaluation)."""
+    from bielik.book.paths import repo_root
+    from bielik.data import instructions
+
+    P = ch.params
+    quiz = instructions.quiz_qa(repo_root() / "data" / "poleval2021_quiz_qa", "dev-0")
+    filtered, english = ch.require("01", "filtered.parquet"), ch.require("01", "english.parquet")
+    sources = {"Polish": mixture.read_texts(filtered, "train", ch.seed),
+               "English": mixture.read_texts(english, "train", ch.seed),
+               "Instructions": instructions.render(tok, quiz)}
+    shares = {"Polish": P.polish_share, "English": 1 - P.polish_share - P.instruction_share,
+              "Instructions": P.instruction_share}
+    heldout = {lang: mixture.heldout_rows(tok, mixture.read_texts(path, "heldout", ch.seed), P.context, P.heldout_rows)
+               for lang, path in (("Polish", filtered), ("English", english))}
+    return sources, shares, heldout
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The cluster entry point: the chapter's main run, with the scale's presets, as a batch job."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from bielik.book.artifacts import write_json
+    from bielik.book.session import start
+    from bielik.model import storage
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--scale", default="full")
+    p.add_argument("--run-dir")
+    a = p.parse_args(argv)
+    ch = start("04", scale=a.scale, run_dir=a.run_dir)
+    tok = AutoTokenizer.from_pretrained(ch.require("02", "tokenizer"))
+    model = storage.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if ch.params.bf16 is True else None)
+    sources, shares, heldout = inputs(ch, tok)
+    result = run(model, tok, sources, shares, ch.params, ch.dir / "upscaled", heldout, bf16=ch.params.bf16 is True,
+                 seed=ch.seed)
+    storage.save_model(model, ch.dir / "model", tokenizer=tok)
+    write_json(ch.dir / "upscaled" / "result.json", {k: v for k, v in result.items() if k != "table"})
+
+
+if __name__ == "__main__":
+    main()

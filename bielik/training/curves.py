@@ -1,0 +1,66 @@
+"""Held-out loss, during training and after: the mean cross-entropy of a model on packed rows, perplexity, and a
+TrainerCallback that measures it every N steps for the curves the chapters plot (pretraining, SFT, DPO-P).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from bielik.training.packing import PackedCollator
+
+
+@torch.no_grad()
+def mean_loss(model, rows: list[dict], batch_size: int = 8, collate=None) -> float:
+    """Mean cross-entropy per target token (nats) over packed rows, in evaluation mode; `collate` makes the
+    batches (default: documents packed for pretraining; chapter 05 passes its answer-only SFT collator)."""
+    model.eval()
+    collate = collate or PackedCollator()
+    total, count = 0.0, 0
+    for i in range(0, len(rows), batch_size):
+        batch = collate(rows[i:i + batch_size])
+        logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                       attention_mask=batch["attention_mask"]).logits.float()
+        targets = batch["labels"][:, 1:]
+        ce = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                               ignore_index=-100, reduction="sum")
+        total += ce.item()
+        count += (targets != -100).sum().item()
+    return total / max(count, 1)
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(loss)
+
+
+def measure_every(measure, every: int):
+    """A TrainerCallback that appends {"step": s, **measure(state, model)} to `callback.curve` before the first
+    step (or the step a resumed run starts from), every `every` steps and after the last one. The chapters'
+    held-out curves (pretraining loss, SFT answer loss, DPO preference metrics) are all made by it."""
+    from transformers import TrainerCallback
+
+    class Measure(TrainerCallback):
+        def __init__(self):
+            self.curve: list[dict] = []
+
+        def _measure(self, state, model):
+            was_training = model.training
+            self.curve.append({"step": state.global_step, **measure(state, model)})
+            model.train(was_training)
+
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            if not self.curve:
+                self._measure(state, model)
+
+        def on_step_end(self, args, state, control, model=None, **kw):
+            if state.global_step % every == 0 or state.global_step == state.max_steps:
+                self._measure(state, model)
+
+    return Measure()
+
+
+def heldout_callback(rows_by_name: dict[str, list[dict]], every: int, tokens_per_step: int, batch_size: int = 8):
+    """The held-out loss of each set of rows every `every` steps, with the tokens seen so far."""
+    return measure_every(lambda state, model: {
+        "tokens": state.global_step * tokens_per_step,
+        **{name: mean_loss(model, rows, batch_size) for name, rows in rows_by_name.items()}}, every)

@@ -1,0 +1,49 @@
+"""How fast training runs: the machine's measured matmul rate, the FLOPs of a token, and timed optimiser steps,
+from which the chapters report tokens/s and MFU.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from bielik.training.packing import PackedCollator
+
+
+def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20) -> float:
+    """This CPU's measured matrix-multiply rate (FLOP/s), the denominator of model FLOPs utilisation."""
+
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size ** 3 * repeats / best
+
+
+def flops_per_token(n_params: int, layers: int, hidden: int, context: int) -> float:
+    """Training FLOPs per token: 6N for the weights plus 12 L h T for attention scores (Kaplan/PaLM)."""
+    return 6 * n_params + 12 * layers * hidden * context
+
+
+def time_steps(model, rows: list[dict], batch_size: int, bf16: bool, steps: int = 3) -> float:
+    """Tokens per second of a few training steps (forward, backward, AdamW), after one warm-up step."""
+    import copy
+
+    m = copy.deepcopy(model).train()
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
+    batch = PackedCollator()(rows[:batch_size])
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = m(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        if i:
+            times.append(time.perf_counter() - t0)
+    return batch["input_ids"].numel() / min(times)

@@ -2,6 +2,7 @@
 # The README's two commands, on a fresh machine with Python 3.11+ and pip:
 #   bash run.sh book   executes every chapter at the default `tiny` scale and builds the HTML book
 #   bash run.sh test   runs the test suite (unit tests, every chapter at `ci`, the book in a real browser)
+#   bash run.sh test --fast   only the tests that neither train, execute a chapter nor build the book
 # Both first make .venv and install the package with its pinned dependencies (pyproject.toml).
 # Extra arguments go to `bielik book` or to pytest.
 set -euo pipefail
@@ -34,6 +35,11 @@ fi
 
 if [ "$what" = book ]; then
   exec .venv/bin/bielik book "$@"
+fi
+
+if [ "${1:-}" = --fast ]; then
+  shift
+  exec .venv/bin/python -m pytest -m "not slow" "$@"
 fi
 
 # The browser test needs Chromium and its driver (Debian's packages).

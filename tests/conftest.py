@@ -19,6 +19,24 @@ def run(tmp_path):
     return d
 
 
+@pytest.fixture(scope="session")
+def quiz_tokenizer(tmp_path_factory):
+    """(tokenizer, info): the book's SentencePiece tokenizer with the ChatML tokens, 400 pieces trained on the
+    quiz questions. Real but small, for every test that needs a model's tokenizer."""
+    from bielik.model.tokenizer import build_tokenizer
+
+    texts = (ROOT / "data" / "poleval2021_quiz_qa" / "test-A" / "in.tsv").read_text().splitlines()
+    return build_tokenizer(texts, 400, tmp_path_factory.mktemp("quiz-tokenizer") / "tok")
+
+
+def tiny_mistral(vocab_size: int, *, hidden: int = 256, intermediate: int = 256, layers: int = 1,
+                 context: int = 256, seed: int = 0):
+    """An untrained MistralForCausalLM of the book's design (4 heads, 2 KV heads), small enough for a test."""
+    from bielik.model.architecture import mistral_config, new_model
+
+    return new_model(mistral_config(vocab_size, hidden, intermediate, layers, 4, 2, context), seed=seed)
+
+
 def pytest_terminal_summary(terminalreporter):
     if TIMINGS:
         terminalreporter.section("measured")

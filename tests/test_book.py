@@ -9,7 +9,6 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, TIMINGS
 
 import bielik
 from bielik.book import colab
@@ -17,7 +16,9 @@ from bielik.book.build import BookBuildFailed, build_book
 from bielik.book.chapters import available
 from bielik.book.runner import run_chapters
 
-pytestmark = pytest.mark.book
+from conftest import ROOT, TIMINGS
+
+pytestmark = [pytest.mark.book, pytest.mark.slow]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 

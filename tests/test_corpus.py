@@ -2,10 +2,11 @@ import gzip
 import lzma
 
 import pytest
-from conftest import ROOT
 
 from bielik.data.corpus import SOURCES, chunk, load_pool, read_asr, read_ocr_raw
 from bielik.data.readers import DataError, read_jsonl, read_tsv
+
+from conftest import ROOT
 
 
 def test_chunks_cut_at_paragraphs_near_the_target():

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from bielik.posttrain import dpo
 
+from conftest import tiny_mistral
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -40,17 +42,12 @@ PAIRS = [
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(quiz_tokenizer):
     """(tokenizer, model factory). One torch thread: on two shared cores, two threads made a step ~30x slower."""
-    from bielik.model.architecture import mistral_config, new_model
-    from bielik.model.tokenizer import build_tokenizer
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    texts = (DATA / "poleval2021_quiz_qa" / "test-A" / "in.tsv").read_text().splitlines()
-    tok, info = build_tokenizer(texts, 400, tmp_path_factory.mktemp("dpo") / "tok")
-    config = mistral_config(info["padded_vocab_size"], 256, 256, 1, 4, 2, 256)
-    yield tok, lambda seed=0: new_model(config, seed=seed)
+    tok, info = quiz_tokenizer
+    yield tok, lambda seed=0: tiny_mistral(info["padded_vocab_size"], seed=seed)
     torch.set_num_threads(threads)
 
 
@@ -122,6 +119,7 @@ def test_penalty_gradient_lifts_the_chosen():
 
 # --- the trainer ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_trainer_logs_every_step(run):
     trainer, _, out = run
     steps = [h for h in trainer.state.log_history if "loss" in h]
@@ -138,6 +136,7 @@ def test_trainer_logs_every_step(run):
     assert not {"id", "source", "score_chosen"} & set(trainer.train_dataset.column_names)
 
 
+@pytest.mark.slow
 def test_reference_logps_are_trls(run):
     # trl precomputed the reference log-probs from the untrained model; sequence_logps scored it the same way
     trainer, (ref_c, ref_r), _ = run
@@ -145,6 +144,7 @@ def test_reference_logps_are_trls(run):
     assert torch.tensor(trainer.train_dataset["ref_rejected_logps"]) == pytest.approx(ref_r, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_loss_is_trls_sigmoid_at_lambda_zero(tiny, tmp_path):
     from trl import DPOTrainer
 
@@ -169,6 +169,7 @@ def test_loss_is_trls_sigmoid_at_lambda_zero(tiny, tmp_path):
     assert stats["penalty"].max() > 0  # the perturbation lowered some chosen answers: the penalty took part
 
 
+@pytest.mark.slow
 def test_rejects_what_it_would_ignore(tiny, tmp_path):
     tok, new = tiny
     with pytest.raises(ValueError, match="placement"):
@@ -182,6 +183,7 @@ def test_rejects_what_it_would_ignore(tiny, tmp_path):
         dpo.to_dataset([{**PAIRS[0], "prompt": _assistant("x")}])
 
 
+@pytest.mark.slow
 def test_first_step_is_dpos(tiny, tmp_path):
     # the policy starts as the reference, P = 0 with zero gradient (relu): DPO-P's first step is DPO's
     tok, new = tiny
@@ -208,6 +210,7 @@ def _fit_both_responses(model, tok, steps=40, lr=3e-3):
     return model
 
 
+@pytest.mark.slow
 def test_dpop_keeps_the_chosen_answer_likely(tiny, tmp_path):
     # Smaug's case: near-identical responses, both likely under the reference. DPO buys its margin by lowering
     # both (the chosen too); DPO-P's penalty holds the chosen at the reference while the rejected falls.
@@ -228,6 +231,7 @@ def test_dpop_keeps_the_chosen_answer_likely(tiny, tmp_path):
 
 # --- scoring and checkpoints ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sequence_logps_by_hand(tiny):
     tok, new = tiny
     model = new(seed=3)
@@ -273,6 +277,7 @@ def test_phase_steps():
     assert dpo.phase_steps(40, 0) == []
 
 
+@pytest.mark.slow
 def test_run_variant_keeps_phases_and_resumes(tiny, tmp_path):
     from types import SimpleNamespace
 
@@ -305,6 +310,7 @@ def test_run_variant_keeps_phases_and_resumes(tiny, tmp_path):
     assert dpo.sequence_logps(load_model(out / "dpo-p"), tok, PAIRS)[0] == pytest.approx(final, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_checkpoints_reload(run):
     from transformers import AutoModelForCausalLM
 

@@ -3,13 +3,14 @@ import gzip
 import shutil
 
 import pytest
-from conftest import ROOT
 
 import bielik
 from bielik.data.readers import DataError
 from bielik.evaluation import harness
 from bielik.evaluation import polish_tasks as E
 from bielik.model.storage import NotAModel
+
+from conftest import ROOT, tiny_mistral
 
 DATA = ROOT / "data"
 
@@ -81,19 +82,17 @@ def test_unknown_task_is_named():
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def model_dir(tmp_path_factory, quiz_tokenizer):
     """A 1-layer Mistral with a SentencePiece tokenizer trained on the quiz questions: untrained, but real."""
-    from bielik.model.architecture import mistral_config, new_model
     from bielik.model.storage import save_model
-    from bielik.model.tokenizer import build_tokenizer
 
     root = tmp_path_factory.mktemp("harness")
-    texts = (DATA / "poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines()
-    tok, info = build_tokenizer(texts, 400, root / "tok")
-    model = new_model(mistral_config(info["padded_vocab_size"], 256, 256, 1, 4, 2, 256))
+    tok, info = quiz_tokenizer
+    model = tiny_mistral(info["padded_vocab_size"])
     return save_model(model, root / "model", tok)
 
 
+@pytest.mark.slow
 def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     result = harness.evaluate(ch, model_dir, "untrained", tasks=["dyk", "quiz_qa"], shots=(0, 5), limit=6,
@@ -110,6 +109,7 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     assert recorded == pytest.approx(result["average"]["0"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_chapter_09_reuses_what_a_chapter_scored_on_the_same_weights(tmp_path, model_dir):
     import shutil
 
@@ -145,6 +145,7 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
         harness.evaluate(ch, tmp_path / "notes", "broken")
 
 
+@pytest.mark.slow
 def test_a_broken_task_file_stops_the_harness_with_its_name(tmp_path, model_dir):
     shutil.copytree(DATA / "klej", tmp_path / "klej")
     path = tmp_path / "klej/klej_dyk/dev.tsv.gz"

@@ -1,8 +1,9 @@
 import pytest
-from conftest import ROOT
 
 from bielik.data.instructions import quiz_qa, render
 from bielik.data.readers import DataError
+
+from conftest import ROOT
 
 
 def test_quiz_conversations():

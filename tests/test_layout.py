@@ -54,7 +54,7 @@ def test_the_readme_lists_every_module():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     layout = readme[readme.index("## Layout"):]
     listed = set(re.findall(r"^\s*([a-z_]+)\.py\b", layout, re.M))
-    listed_pkgs = set(re.findall(r"^\s*bielik/([a-z_]+)/", layout, re.M))
+    listed_pkgs = set(re.findall(r"^  ([a-z_]+)/ ", layout, re.M))
     missing = []
     for name in module_names():
         parts = name.split(".")

@@ -41,12 +41,14 @@ def _merge(method, family, tmp_path, **kw):
     return _state(out), _state(base), [_state(m) for m in tuned]
 
 
+@pytest.mark.slow
 def test_linear_is_the_average(family, tmp_path):
     merged, _, parts = _merge("linear", family, tmp_path)
     for name, value in merged.items():
         assert torch.allclose(value, sum(p[name] for p in parts) / 3, atol=1e-7), name
 
 
+@pytest.mark.slow
 def test_linear_weights_are_normalised(family, tmp_path):
     merged, _, parts = _merge("linear", family, tmp_path, weights=[2.0, 1.0, 1.0])
     name = "model.layers.0.mlp.up_proj.weight"
@@ -68,6 +70,7 @@ def _ties_by_hand(base, parts, density):
     return base + (taus * agree).sum(0) / torch.where(count == 0, torch.ones_like(count), count)
 
 
+@pytest.mark.slow
 def test_ties_by_hand(family, tmp_path):
     merged, base, parts = _merge("ties", family, tmp_path, density=0.5)
     for name in ("model.layers.1.self_attn.q_proj.weight", "model.norm.weight"):
@@ -86,6 +89,7 @@ def _model_stock_by_hand(base, parts):
     return t * sum(parts) / len(parts) + (1 - t) * base, t
 
 
+@pytest.mark.slow
 def test_model_stock_by_hand(family, tmp_path):
     merged, base, parts = _merge("model_stock", family, tmp_path)
     name = "model.layers.0.self_attn.o_proj.weight"
@@ -94,6 +98,7 @@ def test_model_stock_by_hand(family, tmp_path):
     assert torch.allclose(merged[name], expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_config_errors_and_yaml(family):
     root, base, tuned = family
     with pytest.raises(ValueError, match="one of linear, ties, model_stock"):
@@ -109,6 +114,7 @@ def test_config_errors_and_yaml(family):
     assert str(root) not in text  # no machine paths on the published page
 
 
+@pytest.mark.slow
 def test_a_missing_model_fails_with_mergekits_message(family, tmp_path):
     root, base, tuned = family
     with pytest.raises(RuntimeError, match="mergekit linear merge failed"):
@@ -133,6 +139,7 @@ def test_model_card_round_trips_through_huggingface_hub(tmp_path):
     assert "merge_method: linear" in loaded.text and "| **average** | **4.8** |" in loaded.text
 
 
+@pytest.mark.slow
 def test_task_vector_cosines(family):
     root, base, tuned = family
     cos = merging.task_vector_cosines(base, tuned)

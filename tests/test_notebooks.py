@@ -4,10 +4,11 @@ import json
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from bielik.book.chapters import CHAPTERS, available
 from bielik.book.scales import COMMON, PRESETS
+
+from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOURCES = sorted((ROOT / "notebooks").glob("*.md"))

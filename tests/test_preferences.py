@@ -2,10 +2,11 @@ import gzip
 import json
 
 import pytest
-from conftest import ROOT
 
 from bielik.data.readers import DataError
 from bielik.posttrain import preferences as P
+
+from conftest import ROOT
 
 DATA = ROOT / "data"
 KEYS = {"source", "group", "prompt", "a", "b", "origin_a", "origin_b"}
@@ -50,6 +51,7 @@ def test_readers_read_what_the_brief_says():
         "Alfred jodl (ur. 1890), „generał”; m.in. x „"
 
 
+@pytest.mark.slow
 def test_pipeline_steps_and_pairs(real):
     candidates, pairs, steps = real
     chain = ["collected", "after dedup", "scored", "after dropping ties", "after dropping gaps < 2",
@@ -66,6 +68,7 @@ def test_pipeline_steps_and_pairs(real):
     assert len({p["id"] for p in pairs}) == len(pairs)
 
 
+@pytest.mark.slow
 def test_no_group_in_both_splits(real):
     _, pairs, steps = real
     splits = {}

@@ -89,6 +89,7 @@ def _run(out, max_steps, resume=None, stop_at=None):
     return trainer, model
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
     from bielik.training.checkpoints import last_complete_checkpoint
     from bielik.training.curves import mean_loss
@@ -111,9 +112,10 @@ def test_a_killed_run_resumes_from_its_last_complete_checkpoint(tmp_path):
 
 def test_the_cluster_launch_gives_the_reports_global_batch():
     from accelerate.commands.config.config_args import ClusterConfig
-    from conftest import ROOT
 
     from bielik.book.scales import preset
+
+    from conftest import ROOT
 
     cfg = ClusterConfig.from_yaml_file(str(ROOT / "bielik" / "launch" / "accelerate_fsdp.yaml"))
     full = preset("04_pretraining", "full")

@@ -8,11 +8,12 @@ import types
 import nbformat
 import pytest
 import yaml
-from conftest import ROOT
 
 import bielik
 from bielik.book import colab, provenance, sphinx_ext
 from bielik.book.chapters import available
+
+from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

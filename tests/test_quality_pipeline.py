@@ -3,12 +3,13 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from bielik.data import filtering, quality_classifier
 from bielik.data.cleanup import clean_doc, clean_pool
 from bielik.data.corpus import load_hub, load_pool
 from bielik.data.quality_labels import CLASSES
+
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +34,13 @@ def test_scores_and_per_class_by_hand():
     assert quality_classifier.confusion(y_true, y_pred).tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
 
 
+@pytest.mark.slow
 def test_classifier_learns_the_labels(trained):
     model, X, y = trained
     assert quality_classifier.scores(y, model.predict(X))["accuracy"] > 0.9  # on its training data: a sanity check only
 
 
+@pytest.mark.slow
 def test_shap_ranks_every_feature(trained):
     model, X, _ = trained
     names = [f"f{i}" for i in range(X.shape[1])]
@@ -45,6 +48,7 @@ def test_shap_ranks_every_feature(trained):
     assert len(ranked) == X.shape[1] and ranked[0][1] >= ranked[-1][1] >= 0
 
 
+@pytest.mark.slow
 def test_model_round_trips_exactly(trained, tmp_path):
     model, X, _ = trained
     quality_classifier.save(model, tmp_path / "q.ubj")
@@ -61,6 +65,7 @@ BAD = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BAD)
 def test_bad_input_comes_out_dropped_or_low(trained, name):
     model, _, _ = trained
@@ -80,6 +85,7 @@ def test_the_hub_loader_reads_a_local_folder(tmp_path):
     assert {d["source"] for d in docs} == {"hub"}
 
 
+@pytest.mark.slow
 def test_score_shard_splits_the_pass_over_machines(trained, tmp_path):
     import pandas as pd
 

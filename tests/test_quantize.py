@@ -1,4 +1,4 @@
-"""GGUF through llama.cpp (bielik.quantize, bielik.llama): conversion, quantization with and without an importance
+"""GGUF through llama.cpp (bielik.deploy.gguf_files, bielik.deploy.llama_cpp): conversion, quantization with and without an importance
 matrix, the agreement figures, generation, and clear errors for missing, truncated and foreign files."""
 import struct
 from pathlib import Path
@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from bielik.deploy import gguf_files, llama_cpp
+
+from conftest import tiny_mistral
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -60,17 +62,15 @@ def test_mean_kld_and_top_agreement_by_hand():
 # --- the real thing: a small Mistral through llama.cpp's converter and quantizer --------------------------
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def model_dir(tmp_path_factory, quiz_tokenizer):
     """A 2-layer Mistral (hidden 256, FFN 512: rows K-quants accept), trained for a few steps so that its
     distributions are not flat, with the book's SentencePiece tokenizer."""
-    from bielik.model.architecture import mistral_config, new_model
     from bielik.model.storage import save_model
-    from bielik.model.tokenizer import build_tokenizer
 
     root = tmp_path_factory.mktemp("gguf")
     texts = (DATA / "poleval2021_quiz_qa" / "test-A" / "in.tsv").read_text().splitlines()
-    tok, info = build_tokenizer(texts, 500, root / "tok")
-    model = new_model(mistral_config(info["padded_vocab_size"], 256, 512, 2, 4, 2, 128), seed=0)
+    tok, info = quiz_tokenizer
+    model = tiny_mistral(info["padded_vocab_size"], intermediate=512, layers=2, context=128)
     ids = torch.tensor([tok(t)["input_ids"][:32] for t in texts[:64] if len(tok(t)["input_ids"]) >= 32][:16])
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(30):
@@ -87,6 +87,7 @@ def f16(model_dir, tmp_path_factory):
     return gguf_files.convert(folder, tmp_path_factory.mktemp("f16") / "f16.gguf", "f16")
 
 
+@pytest.mark.slow
 def test_conversion_keeps_the_model(model_dir, f16):
     from bielik.model.storage import load_model
 
@@ -98,6 +99,7 @@ def test_conversion_keeps_the_model(model_dir, f16):
     assert out["kld"] < 1e-3 and out["same_top"] > 0.97
 
 
+@pytest.mark.slow
 def test_quantized_files_load_generate_and_lose_a_little(model_dir, f16, tmp_path):
     _, rows = model_dir
     q8 = gguf_files.quantize(f16, tmp_path / "q8.gguf", "Q8_0")
@@ -115,6 +117,7 @@ def test_quantized_files_load_generate_and_lose_a_little(model_dir, f16, tmp_pat
     assert llama_cpp.generate(f16, rows[0][:8], 3, 128)["ids"] == hf[0, 8:].tolist()
 
 
+@pytest.mark.slow
 def test_importance_matrix_by_hand(model_dir):
     from bielik.model.storage import load_model
 
@@ -130,6 +133,7 @@ def test_importance_matrix_by_hand(model_dir):
     assert len(imatrix["blk.1.ffn_down.weight"]) == 512  # one value per input column
 
 
+@pytest.mark.slow
 def test_imatrix_variant_keeps_embeddings_and_output_at_f16(model_dir, f16, tmp_path):
     import gguf
 
@@ -143,6 +147,7 @@ def test_imatrix_variant_keeps_embeddings_and_output_at_f16(model_dir, f16, tmp_
     assert types["blk.0.attn_q.weight"] == "Q4_K"
 
 
+@pytest.mark.slow
 def test_a_truncated_file_is_refused_before_llama_cpp(f16, tmp_path):
     cut = tmp_path / "cut.gguf"
     data = f16.read_bytes()
@@ -154,6 +159,7 @@ def test_a_truncated_file_is_refused_before_llama_cpp(f16, tmp_path):
     assert not (tmp_path / "q.gguf").exists()
 
 
+@pytest.mark.slow
 def test_the_harness_scores_a_gguf_file_like_its_model(model_dir, f16, tmp_path):
     import bielik
     from bielik.evaluation import harness
@@ -169,6 +175,7 @@ def test_the_harness_scores_a_gguf_file_like_its_model(model_dir, f16, tmp_path)
     assert harness.recorded_average(ch.run, "08_quantization", "f16", 0) == pytest.approx(gg["average"]["0"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f16):
     # rows of different lengths in one batch: each row's logits must be its own (llama-cpp-python reuses one
     # buffer for every evaluation, so a row kept by reference would show the last row's logits)
@@ -190,6 +197,7 @@ def test_gguf_log_likelihoods_match_transformers_in_a_padded_batch(model_dir, f1
     assert len({round(x, 1) for x, _ in hf}) > 3  # different requests, different answers
 
 
+@pytest.mark.slow
 def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
     import json
 

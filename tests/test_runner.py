@@ -5,7 +5,6 @@ import sys
 
 import nbformat
 import pytest
-from conftest import ROOT
 
 import bielik
 from bielik.book import provenance
@@ -18,6 +17,8 @@ from bielik.book.runner import (
     select,
 )
 from bielik.book.scales import ScaleError
+
+from conftest import ROOT
 
 
 def bielik_cli(*args):

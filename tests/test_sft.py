@@ -3,18 +3,13 @@ import math
 
 import pytest
 import torch
-from conftest import ROOT
 
 from bielik.posttrain import sft
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory):
-    from bielik.model.tokenizer import build_tokenizer
-
-    texts = (ROOT / "data/poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines()
-    tok, _ = build_tokenizer(texts, 400, tmp_path_factory.mktemp("tok") / "tok")
-    return tok
+def tok(quiz_tokenizer):
+    return quiz_tokenizer[0]
 
 
 DIALOGUE = [{"role": "system", "content": "Jesteś asystentem."},
@@ -95,6 +90,7 @@ def test_alr_by_hand():
         sft.alr_scale(1, 0)
 
 
+@pytest.mark.slow
 def test_the_trainer_applies_wicel_and_alr_each_step(tok, tmp_path):
     from bielik.model.architecture import mistral_config, new_model
 

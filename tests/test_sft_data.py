@@ -3,7 +3,6 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
-from conftest import ROOT
 
 from bielik.data.readers import DataError, open_text, read_tsv
 from bielik.posttrain import sft_data
@@ -21,6 +20,8 @@ from bielik.posttrain.sft_data import (
     overlaps,
     summary,
 )
+
+from conftest import ROOT
 
 DATA = ROOT / "data"
 

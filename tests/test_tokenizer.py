@@ -5,9 +5,10 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TIMINGS
 
 from bielik.model import tokenizer as T
+
+from conftest import ROOT, TIMINGS
 
 NOVELS = sorted((ROOT / "data" / "polish_novels_100_pd").glob("*.txt.gz"))
 VOCAB = 1000

@@ -30,6 +30,7 @@ def test_parameter_counts_match_hand_computation():
     assert mistral_parameter_count(paper.MISTRAL_7B_V02, num_layers=50, vocab_size=32128) == 11_168_796_672
 
 
+@pytest.mark.slow
 def test_count_agrees_with_a_real_transformers_model():
     from transformers import MistralConfig, MistralForCausalLM
 
@@ -41,6 +42,7 @@ def test_count_agrees_with_a_real_transformers_model():
     assert mistral_parameter_count({**cfg, "tie_word_embeddings": True}) == sum(p.numel() for p in tied.parameters())
 
 
+@pytest.mark.slow
 def test_passthrough_upscaling_copies_exactly_the_right_layers(tmp_path):
     import torch
     from transformers import AutoModelForCausalLM

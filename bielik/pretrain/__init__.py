@@ -1,3 +1,3 @@
-"""Report §3, continued pretraining (chapters 03-04): packing documents into sequences, the Trainer on packed rows,
-the token mix, and the run the chapter and the cluster job share.
+"""Report §3, continued pretraining (chapters 03-04): the Trainer on packed rows, the token mix of Polish,
+English and instructions, and the run the chapter and the cluster job share.
 """

@@ -28,7 +28,7 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   # the quantization extra builds llama.cpp from source the first time (about 15 min on 2 cores; pip caches the wheel)
   { .venv/bin/pip install --disable-pip-version-check "torch==2.13.0" &&
     CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv/bin/pip install --disable-pip-version-check -e ".[test,quantization]" &&
-    .venv/bin/python -m bielik.book.cli install-converter; } > .venv/install.log 2>&1 ||
+    .venv/bin/bielik install-converter; } > .venv/install.log 2>&1 ||
     { tail -n 30 .venv/install.log >&2; echo "run.sh: pip install failed, see .venv/install.log" >&2; exit 1; }
   touch .venv/.installed
 fi

@@ -184,6 +184,22 @@ def test_every_chapter_says_how_it_was_executed(book, browser):
         assert f"bielik {bielik.__version__}" in note and "CPU core" in note, r.chapter.id
 
 
+def test_pages_read_like_lectures(book, browser):
+    _, results, _ = book
+    for r in results:
+        driver = open_page(browser, f"book/chapters/{r.chapter.id}.html")
+        body = driver.find_element("tag name", "body").text
+        # the parameters cell and papermill's injected one are left out; the run note lists the parameters
+        assert "Parameters, set by papermill" not in body and "# Parameters\n" not in body, r.chapter.id
+        assert "bielik.start(" in body, r.chapter.id  # the cell after them is shown
+    # a table wider than its cell scrolls inside it instead of widening the page
+    driver = open_page(browser, "book/chapters/09_evaluation.html")
+    overflow = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.cell_output')).map(o => getComputedStyle(o).overflowX)")
+    assert overflow and all(o == "auto" for o in overflow)
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_course_guide_shows_measured_timings(book, browser):
     _, results, _ = book
     body = open_page(browser, "book/course_guide.html").find_element("tag name", "body").text

@@ -324,3 +324,12 @@ def test_checkpoints_reload(run):
     tok = trainer.processing_class
     assert dpo.sequence_logps(reloaded, tok, PAIRS)[0] == pytest.approx(
         dpo.sequence_logps(trainer.model, tok, PAIRS)[0], abs=1e-4)
+
+
+def test_phase_checkpoints_come_in_step_order(tmp_path):
+    for step in (10, 9, 100):
+        dpo.phase_folder(tmp_path, "dpo-p", step).mkdir(parents=True)
+    (tmp_path / "dpo-p-phases" / "step-x").mkdir()  # not a checkpoint
+    assert [p.name for p in dpo.phase_checkpoints(tmp_path / "dpo-p-phases")] == ["step-9", "step-10", "step-100"]
+    with pytest.raises(FileNotFoundError, match="no step-N checkpoints"):
+        dpo.phase_checkpoints(tmp_path / "missing")

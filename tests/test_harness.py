@@ -166,3 +166,15 @@ def test_training_data_leaves_out_the_evaluation_questions():
     assert not held & {c["group"] for c in preferences.dyk(DATA)}
     quiz_test = set((DATA / "poleval2021_quiz_qa/test-A/in.tsv").read_text().splitlines())
     assert not quiz_test & {e["messages"][0]["content"] for e in sft_data.quiz(DATA)}
+
+
+def test_pivot_is_a_task_by_stage_table():
+    rows = lambda base: [{"task": t, "shots": k, "normalised": base + i + k, "score": 50.0}  # noqa: E731
+                         for i, t in enumerate(["dyk", "ppc"]) for k in (0, 5)]
+    results = [{"stage": "sft", "rows": rows(10)}, {"stage": "base", "rows": rows(0)}]
+    t = harness.pivot(results, shots=0, average=True)
+    assert list(t.columns) == ["sft", "base"] and list(t.index) == ["dyk", "ppc", "average"]
+    assert t.loc["ppc", "base"] == 1 and t.loc["average", "sft"] == 10.5
+    assert list(harness.pivot(results, shots=5, order=["base", "sft"]).columns) == ["base", "sft"]
+    with pytest.raises(ValueError, match="say which with shots="):
+        harness.pivot(results)

@@ -44,3 +44,13 @@ def test_chapter_lookup():
     assert get_chapter("4").id == get_chapter("04").id == get_chapter("04_pretraining").id
     with pytest.raises(KeyError, match="no chapter '42'"):
         get_chapter("42")
+
+
+def test_list_parameters_are_split_stripped_and_cast():
+    from bielik.book.scales import ScaleError, as_list
+
+    assert as_list("Q8_0, Q4_K_M,") == ["Q8_0", "Q4_K_M"]
+    assert as_list("0,5", int) == [0, 5]
+    assert as_list(5, int) == [5] and as_list(["a", " b"]) == ["a", "b"] and as_list("") == []
+    with pytest.raises(ScaleError, match="'x' in '0,x' is not a int"):
+        as_list("0,x", int)

@@ -91,7 +91,7 @@ def checks(run_dir: Path | None = None) -> list[dict]:
 
     script = converter_dir() / "convert_hf_to_gguf.py"
     add("GGUF converter", OK if script.exists() else MISSING,
-        str(script) if script.exists() else f"not at {script}: python -m bielik.quantize install-converter")
+        str(script) if script.exists() else f"not at {script}: bielik install-converter")
     return rows
 
 

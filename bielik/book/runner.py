@@ -46,6 +46,24 @@ def parse_value(text: str) -> object:
         return text
 
 
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+
+
+def hide_parameter_cells(notebook: Path) -> None:
+    """Tag the parameters cell and papermill's injected one `remove-cell`: the published page leaves them out,
+    since the note under every chapter lists the parameters it ran with."""
+    import json
+
+    from bielik.book.artifacts import read_json, write_text
+
+    nb = read_json(notebook)
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    write_text(notebook, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")  # nbformat's layout
+
+
 def notebook_parameters(path: Path) -> set[str]:
     """The names assigned in the notebook's cell tagged `parameters`."""
     import papermill
@@ -163,6 +181,7 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
             print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
             raise ChapterFailed(ch, f"{type(e).__name__}: {e}", output) from None
         dt = time.perf_counter() - t0
+        hide_parameter_cells(output)
         provenance.stamp(output, sc.name, repo_root())
         figures.record(run, ch.id, "wall_time", round(dt, 1), "s", note=f"papermill at scale {sc.name}")
         print(f"ok {dt:7.1f} s   -> {output}", file=stream, flush=True)

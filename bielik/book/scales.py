@@ -222,6 +222,22 @@ def parameter_names(chapter: str) -> list[str]:
     return list(PRESETS[chapter][DEFAULT_SCALE])
 
 
+def as_list(value, cast=str) -> list:
+    """A list parameter given as comma-separated text ("q8_0, Q4_K_M", "0,5"; papermill's -p passes text), its
+    items stripped, empty ones dropped, each passed through `cast`; a list or a single number is taken as it is."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    out = []
+    for item in items:
+        item = item.strip() if isinstance(item, str) else item
+        if item == "":
+            continue
+        try:
+            out.append(cast(item))
+        except ValueError:
+            raise ScaleError(f"{item!r} in {value!r} is not a {cast.__name__}") from None
+    return out
+
+
 def resolve(chapter: str, scale: str, overrides: dict[str, object] | None = None) -> dict[str, object]:
     """The chapter's parameters at `scale`: the preset, with every override that is not None applied."""
     params = preset(chapter, scale)

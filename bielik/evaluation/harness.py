@@ -237,5 +237,19 @@ def table(results: list[dict] | dict, shots: int | None = None):
     return frame
 
 
+def pivot(results: list[dict] | dict, values: str = "normalised", shots: int | None = None,
+          order: list[str] | None = None, average: bool = False):
+    """The task x stage table of one column of `table` (normalised score, raw score...) at `shots` (None: the
+    only shot count there is), stages in `order` (default: as scored); `average` adds the mean as a last row."""
+    frame = table(results, shots)
+    if shots is None and frame.shots.nunique() > 1:
+        raise ValueError(f"these results hold {sorted(frame.shots.unique())}-shot rows: say which with shots=")
+    out = frame.pivot(index="task", columns="stage", values=values)
+    out = out[order or list(dict.fromkeys(frame.stage))]
+    if average:
+        out.loc["average"] = out.mean()
+    return out
+
+
 def recorded_average(run: Path, chapter: str, stage: str, shots: int) -> float:
     return figures.get(run, chapter, f"{stage}: harness average, {shots}-shot")

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -301,6 +302,23 @@ def save_at(steps: list[int]):
     return SaveAt()
 
 
+def phase_folder(out_dir, name: str, step: int) -> Path:
+    """Where `run_variant` exports the checkpoint of run `name` at `step`: out_dir/<name>-phases/step-N."""
+    return Path(out_dir) / f"{name}-phases" / f"step-{step}"
+
+
+def phase_checkpoints(folder) -> list[Path]:
+    """The exported phase checkpoints in `folder` (<name>-phases), in training order (by step, not by name:
+    step-10 comes after step-9). A folder with none is an error naming it."""
+    import re
+
+    found = sorted((int(m.group(1)), p) for p in Path(folder).glob("step-*")
+                   if p.is_dir() and (m := re.fullmatch(r"step-(\d+)", p.name)))
+    if not found:
+        raise FileNotFoundError(f"{folder} holds no step-N checkpoints: rerun chapter 06 with phases > 0")
+    return [p for _, p in found]
+
+
 def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pairs: list[dict], out_dir, P, *,
                 lam: float, placement: str = "inside", phases: int = 0, seed: int = 0, curve_points: int = 6) -> dict:
     """Train the model in `start_dir` with DPO-P (lam = 0: DPO) on `train_pairs` and save it to out_dir/<name>.
@@ -311,7 +329,6 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     checkpoint."""
     import math
     import time
-    from pathlib import Path
 
     from bielik.model.storage import load_model, save_model
     from bielik.training.checkpoints import last_complete_checkpoint
@@ -340,7 +357,7 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     save_model(model, out_dir / name, tok)
     exported = []
     for step in ends:
-        target = out_dir / f"{name}-phases" / f"step-{step}"
+        target = phase_folder(out_dir, name, step)
         if not target.exists():
             save_model(load_model(Path(args.output_dir) / f"checkpoint-{step}"), target, tok)
         exported.append(target)

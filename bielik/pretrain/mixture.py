@@ -20,6 +20,12 @@ def read_texts(path, split: str, seed: int = 0) -> list[str]:
     return frame.text[held if split == "heldout" else ~held].tolist()
 
 
+def polish_heldout(ch) -> list[str]:
+    """The held-out Polish texts every chapter measures perplexity on: chapter 01's filtered corpus, its books and
+    articles that no stage trains on (the same group hash as chapter 01's test split)."""
+    return read_texts(ch.require("01", "filtered.parquet"), "heldout", ch.seed)
+
+
 def mix(tok, sources: dict[str, list[str]], shares: dict[str, float], tokens: int, seq_len: int,
         seed: int = 0) -> tuple[list[dict], list[dict]]:
     """Packed rows holding about `tokens` tokens, each source contributing its share (documents in random

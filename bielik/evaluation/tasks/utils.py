@@ -1,7 +1,7 @@
 """Hooks the task YAMLs of this folder call (lm-eval loads this file by path through `!function utils.<name>`).
 
 Data comes from the repository's data/ (or the folder passed as `data_dir` in the TaskManager's metadata),
-never from the Hub; the readers in bielik.evaltasks name the file and line of a malformed row.
+never from the Hub; the readers in bielik.evaluation.polish_tasks name the file and line of a malformed row.
 """
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""DPO-P (bielik.dpo): the loss against hand arithmetic, the trainer on a ~0.5M-parameter Mistral, the
+"""DPO-P (bielik.posttrain.dpo): the loss against hand arithmetic, the trainer on a ~0.5M-parameter Mistral, the
 log-prob scorer, checkpoints, and Smaug's failure case (DPO lowers the chosen answer; DPO-P does not)."""
 import copy
 import math

@@ -1,4 +1,4 @@
-"""The claims ledger (bielik.ledger): verdicts computed from recorded figures, against hand-set values."""
+"""The claims ledger (bielik.report.ledger): verdicts computed from recorded figures, against hand-set values."""
 from bielik.book import figures
 from bielik.report import ledger
 

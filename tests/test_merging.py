@@ -1,4 +1,4 @@
-"""Merging (bielik.merging) through mergekit: linear, TIES and Model Stock against the formulas by hand on
+"""Merging (bielik.posttrain.merging) through mergekit: linear, TIES and Model Stock against the formulas by hand on
 small Mistral models, the configs' checks, and the model card."""
 import pytest
 import torch

@@ -90,3 +90,10 @@ def test_a_broken_source_is_named(tmp_path):
 
     with pytest.raises(sources.SourceError, match="no text source"):
         sources.read_source(tmp_path / "00_overview.md")
+
+
+def test_bielik_notebooks_check_passes_on_the_committed_notebooks(capsys):
+    from bielik.book.cli import main
+
+    assert main(["notebooks", "--check"]) == 0
+    assert capsys.readouterr().out == ""

@@ -98,7 +98,7 @@ def assign_parameters(chapters: list[Chapter], params: dict[str, object],
 def seed_from(base: Path, run: Path, rerun: list[Chapter]) -> list[str]:
     """Give a new run folder the other chapters' results of `base`. Hard links cost no disk, and the base run
     cannot change through them: the rerun chapters write their own folders, and every artifact write replaces a
-    file by a rename (bielik.artifacts), never in place. Returns the chapters taken."""
+    file by a rename (bielik.book.artifacts), never in place. Returns the chapters taken."""
     base, run = Path(base).resolve(), Path(run).resolve()
     if base == run:
         raise ScaleError(f"--base-run and --run-dir are the same folder ({run}): the rerun would overwrite it")

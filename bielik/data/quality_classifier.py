@@ -1,7 +1,7 @@
 """The HIGH/MEDIUM/LOW quality classifier of the report's §3.1.2: XGBoost on stylometric features.
 
 `REPORT_XGB` is the configuration the report gives ("alternative high-capacity model"); `candidates`
-are the models of a Table-2-like comparison. P(HIGH) is column 2 of `predict_proba` (labels.CLASSES).
+are the models of a Table-2-like comparison. P(HIGH) is column 2 of `predict_proba` (quality_labels.CLASSES).
 """
 from __future__ import annotations
 

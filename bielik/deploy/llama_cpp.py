@@ -2,7 +2,7 @@
 divergence against the 16-bit file, top-token agreement, generation and its speed.
 
 llama.cpp can abort the whole Python process (an unknown token, a damaged file), so every call here runs in a
-child process (`bielik.book.child_process`), and the file is checked by `quantize.check` first. Token ids, not text,
+child process (`bielik.book.child_process`), and the file is checked by `gguf_files.check` first. Token ids, not text,
 go in: the same ids for every format and for transformers, so the numbers compare like with like.
 """
 from __future__ import annotations

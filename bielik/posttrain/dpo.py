@@ -181,7 +181,7 @@ def train(model, ref_model, tok, pairs: list[dict], args, *, lam: float, placeme
           eval_pairs: list[dict] | None = None, callbacks=None, resume=None):
     """Run DPO-P (lam = 0: plain DPO) on preference pairs; `ref_model` None means the model as given is the
     reference. Returns the trainer: its state.log_history holds the curves, checkpoint-N folders are marked
-    complete (pretrain.CompleteCheckpoints). To resume, pass the starting model again (not the checkpoint's):
+    complete (training.checkpoints.CompleteCheckpoints). To resume, pass the starting model again (not the checkpoint's):
     the reference log-probs are computed from it before `resume` loads the checkpoint."""
     from transformers.trainer_callback import PrinterCallback
 

@@ -34,6 +34,13 @@ def test_a_cut_header_is_named(tmp_path):
         gguf_files.check(tmp_path / "model.gguf")
 
 
+def test_a_header_with_no_tensors_is_not_a_model(tmp_path):
+    # magic, version 3, no tensors, no metadata: a valid GGUF header and nothing else
+    (tmp_path / "model.gguf").write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 0))
+    with pytest.raises(gguf_files.GGUFError, match=r"not a model: 0 tensors, no general.architecture"):
+        gguf_files.check(tmp_path / "model.gguf")
+
+
 def test_a_model_folder_without_the_sentencepiece_file_is_refused(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}")

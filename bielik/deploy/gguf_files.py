@@ -202,6 +202,9 @@ def check(path) -> dict:
     if end > size:
         raise GGUFError(f"{path}: truncated: its tensors need {end:,} bytes, the file has {size:,}")
     arch = reader.fields.get("general.architecture")
+    if not reader.tensors or arch is None:  # a header alone, or tensors without a model type, is not a model
+        raise GGUFError(f"{path}: not a model: {len(reader.tensors)} tensors"
+                        f"{'' if arch else ', no general.architecture'} (convert the model again)")
     types: dict[str, int] = {}
     for t in reader.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1

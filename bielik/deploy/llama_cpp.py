@@ -14,7 +14,7 @@ import numpy as np
 
 
 class LlamaError(RuntimeError):
-    """llama.cpp failed on a file (the child's stderr is in the message)."""
+    """llama.cpp failed on a file: the message ends with the child's last line, `.stderr` holds all it wrote."""
 
 
 def _child(job: dict) -> dict:

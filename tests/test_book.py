@@ -200,6 +200,21 @@ def test_pages_read_like_lectures(book, browser):
     assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def test_formulas_render_offline(book, browser):
+    root, _, _ = book
+    assert (root / "_build" / "html" / "mathjax" / "tex-mml-chtml.js").exists()  # shipped with the site
+    driver = open_page(browser, "book/chapters/09_evaluation.html")
+    scripts = [s.get_attribute("src") for s in driver.find_elements("css selector", "script[src*='tex-mml-chtml']")]
+    assert scripts and all(src.startswith("http://127.0.0.1") for src in scripts), scripts  # no CDN
+    for _ in range(100):  # MathJax typesets after the page has loaded
+        if driver.find_elements("css selector", "mjx-container"):
+            break
+        time.sleep(0.1)
+    assert len(driver.find_elements("css selector", "mjx-container")) >= 2  # the inline $b$ and the display formula
+    body = driver.find_element("tag name", "body").text
+    assert "\\text{norm}" not in body and "\\[" not in body and "$$" not in body
+
+
 def test_course_guide_shows_measured_timings(book, browser):
     _, results, _ = book
     body = open_page(browser, "book/course_guide.html").find_element("tag name", "body").text

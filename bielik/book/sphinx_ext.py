@@ -7,10 +7,13 @@
 - Launch buttons open the chapter's source notebook, notebooks/NN_name.ipynb, which the repository holds (the
   executed copies in book/chapters/ are not committed), and point at the repository and ref the book was built
   from on GitHub Actions, so a fork's site launches the fork.
+- MathJax comes with the book (from the django-static-mathjax package, copied into _build/html/mathjax/), so a
+  book opened from disk renders its formulas without a network.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from docutils import nodes
@@ -40,6 +43,35 @@ def configure(app, config) -> None:
         config.html_theme_options["repository_url"] = url
     if ref:
         config.html_theme_options["repository_branch"] = ref
+
+
+MATHJAX = "mathjax"  # the folder of the built site that holds MathJax's es5/ build
+
+
+def mathjax_files() -> Path:
+    """MathJax 3's es5/ build from the installed django-static-mathjax package (a registry package, so the book
+    needs no CDN and no download at build time)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("mathjax")
+    es5 = Path(spec.origin).parent / "static" / "mathjax" / "es5" if spec and spec.origin else None
+    if es5 is None or not (es5 / "tex-mml-chtml.js").exists():
+        from sphinx.errors import ExtensionError
+
+        raise ExtensionError("MathJax's files are missing: pip install django-static-mathjax (a dependency of the "
+                             "book in pyproject.toml), or rerun `bash run.sh book`")
+    return es5
+
+
+def offline_mathjax(app, config) -> None:
+    """Pages load MathJax from the built site itself, so formulas render in a book opened from disk offline."""
+    mathjax_files()  # fail at the start of the build, not after it
+    config.mathjax_path = f"../{MATHJAX}/tex-mml-chtml.js"  # Sphinx takes it relative to _static/
+
+
+def copy_mathjax(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        shutil.copytree(mathjax_files(), Path(app.outdir) / MATHJAX, dirs_exist_ok=True)
 
 
 def launch_source_notebooks(app, pagename, templatename, context, doctree) -> None:
@@ -137,6 +169,8 @@ class ChapterTimings(SphinxDirective):
 
 def setup(app):
     app.connect("config-inited", configure)
+    app.connect("config-inited", offline_mathjax)
+    app.connect("build-finished", copy_mathjax)
     app.add_css_file("bielik.css")
     app.connect("doctree-read", add_run_footer)
     # after sphinx-book-theme has made its launch buttons (priority 501)

@@ -124,3 +124,46 @@ def test_the_cluster_launch_gives_the_reports_global_batch():
     assert full["lr"] * full["min_lr_ratio"] == pytest.approx(9e-6)
     slurm = (ROOT / "bielik" / "launch" / "pretrain.slurm").read_text()
     assert f"--nodes={cfg.num_machines}" in slurm and "-m bielik pretrain --scale full" in slurm
+
+
+class _Args:
+    """What run_parameters reads of a TrainingArguments."""
+
+    def __init__(self, **kw):
+        self.kw = {"output_dir": "/somewhere", "logging_steps": 10, "save_steps": 50, **kw}
+
+    def to_dict(self):
+        return dict(self.kw)
+
+
+def test_a_run_with_other_parameters_does_not_resume_from_old_checkpoints(tmp_path, capsys):
+    from bielik.training.checkpoints import COMPLETE, resume_point, run_parameters
+
+    def checkpoint(step):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / COMPLETE).write_text(str(step))
+
+    first = run_parameters(_Args(learning_rate=1e-3, max_steps=20), data="abc")
+    assert resume_point(tmp_path, first) is None  # nothing yet; the parameters are recorded
+    checkpoint(10)
+    # where and how often it writes is not part of the run: still the same run
+    same = run_parameters(_Args(learning_rate=1e-3, max_steps=20, output_dir="/elsewhere", save_steps=5), data="abc")
+    assert same == first and resume_point(tmp_path, same) == str(tmp_path / "checkpoint-10")
+    changed = run_parameters(_Args(learning_rate=3e-4, max_steps=20), data="abc")
+    assert resume_point(tmp_path, changed) is None
+    said = capsys.readouterr().out
+    assert "1 checkpoint(s) of another run (changed learning_rate 0.001 -> 0.0003); starting afresh" in said
+    assert not (tmp_path / "checkpoint-10").exists()
+    checkpoint(10)  # the new run's own checkpoint is resumed from
+    assert resume_point(tmp_path, changed) == str(tmp_path / "checkpoint-10")
+    assert resume_point(tmp_path, run_parameters(_Args(learning_rate=3e-4, max_steps=20), data="other")) is None
+    assert "changed data abc -> other" in capsys.readouterr().out
+
+
+def test_checkpoints_without_a_record_are_not_trusted(tmp_path, capsys):
+    from bielik.training.checkpoints import COMPLETE, resume_point
+
+    (tmp_path / "checkpoint-4").mkdir()
+    (tmp_path / "checkpoint-4" / COMPLETE).write_text("4")
+    assert resume_point(tmp_path, {"learning_rate": "0.001"}) is None
+    assert "no record of the parameters" in capsys.readouterr().out

@@ -331,7 +331,7 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     import time
 
     from bielik.model.storage import load_model, save_model
-    from bielik.training.checkpoints import last_complete_checkpoint
+    from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
 
     out_dir = Path(out_dir)
     model = load_model(start_dir)
@@ -351,8 +351,10 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     held = heldout_callback(heldout_pairs, tok, ref_heldout, P.beta, every=max(1, steps // curve_points),
                             max_length=P.context)
     start = time.perf_counter()
+    shape = run_parameters(args, data=fingerprint(train_pairs), model=str(start_dir), lam=lam, placement=placement,
+                           phases=ends)
     trainer = train(model, None, tok, train_pairs, args, lam=lam, placement=placement,
-                    callbacks=[held, save_at(ends)], resume=last_complete_checkpoint(args.output_dir))
+                    callbacks=[held, save_at(ends)], resume=resume_point(args.output_dir, shape))
     seconds = time.perf_counter() - start
     save_model(model, out_dir / name, tok)
     exported = []

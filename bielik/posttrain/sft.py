@@ -243,7 +243,7 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     from pathlib import Path
 
     from bielik.model.storage import load_model, save_model
-    from bielik.training.checkpoints import last_complete_checkpoint
+    from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
 
     weighting, alr = variant_settings(variant, P.weighting)
     out_dir = Path(out_dir)
@@ -255,8 +255,9 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
                       seed=seed)
     held = heldout_callback(heldout, every=max(1, steps // curve_points))
     start = time.perf_counter()
+    shape = run_parameters(args, data=fingerprint(rows), model=str(model_dir), weighting=weighting, alr=alr)
     trainer = train(model, tok, rows, args, weighting=weighting, alr=alr, callbacks=[held],
-                    resume=last_complete_checkpoint(args.output_dir))
+                    resume=resume_point(args.output_dir, shape))
     seconds = time.perf_counter() - start
     save_model(model, out_dir / variant, tok)
     real_tokens = sum(i != tok.pad_token_id for r in rows for i in r["input_ids"]) * P.epochs  # <pad> is only padding

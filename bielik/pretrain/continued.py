@@ -30,7 +30,9 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
         seed=seed, logging_steps=max(1, params.steps // 30), save_steps=params.save_every)
     tokens_per_step = params.batch_size * params.grad_accum * params.context
     watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
-    resume = checkpoints.last_complete_checkpoint(out_dir / "checkpoints") if (out_dir / "checkpoints").exists() else None
+    shape = checkpoints.run_parameters(args, data=checkpoints.fingerprint([r["input_ids"] for r in rows]),
+                                       model=model.config.to_json_string())
+    resume = checkpoints.resume_point(out_dir / "checkpoints", shape)
     t0 = time.perf_counter()
     trained = trainer.train(model, rows, args, resume=resume, callbacks=[watch])
     seconds = time.perf_counter() - t0

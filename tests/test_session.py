@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -59,3 +60,32 @@ def test_start_reads_the_parameters_from_the_notebook_namespace(run):
     assert bielik.start("00", namespace).params.dpi == 60
     assert bielik.start("00", namespace, dpi=70).params.dpi == 70  # a keyword wins over the namespace
     assert bielik.start("00", {"scale": "ci", "run_dir": str(run)}).seed == 0
+
+
+def test_bf16_auto_is_measured_once_per_machine_and_kept(run, monkeypatch):
+    from bielik.book.scales import PRESETS
+    from bielik.training import precision
+
+    assert PRESETS["05_sft"]["tiny"]["bf16"] == "auto" and PRESETS["05_sft"]["full"]["bf16"] is True
+    calls = []
+    monkeypatch.setattr(precision, "probe", lambda: calls.append(1) or {
+        "bf16": False, "fp32_gflops": 140.0, "bf16_gflops": 0.9, "seconds": 1.0, "why": "bf16 slower"})
+    ch = bielik.start("05", scale="ci", run_dir=run)
+    assert ch.params.bf16 is False and ch.precision["reused"] is False
+    assert "bf16: auto -> False (bf16 slower, measured now)" in repr(ch)
+    again = bielik.start("06", scale="ci", run_dir=run)  # another chapter of the run: not measured again
+    assert again.params.bf16 is False and again.precision["reused"] is True and calls == [1]
+    assert bielik.start("05", scale="ci", run_dir=run, bf16=True).params.bf16 is True  # a choice is kept
+    kept = json.loads((run / precision.RECORD).read_text())
+    kept["machine"]["cpu"] = "another CPU"
+    (run / precision.RECORD).write_text(json.dumps(kept))
+    bielik.start("05", scale="ci", run_dir=run)  # the file says another machine: measured here
+    assert calls == [1, 1]
+
+
+def test_the_precision_probe_measures_both_rates():
+    from bielik.training.precision import probe
+
+    p = probe()
+    assert p["fp32_gflops"] > 0 and p["bf16_gflops"] > 0 and p["bf16"] == (p["bf16_gflops"] > p["fp32_gflops"])
+    assert p["seconds"] < 10

@@ -66,6 +66,10 @@ def checks(run_dir: Path | None = None) -> list[dict]:
         add("torch", OK, f"{torch.__version__}, {torch.get_num_threads()} threads")
         add("device", OK, f"GPU: {gpu} (the small scale fits)" if gpu else
             "CPU only: run the tiny scale (small and full need a GPU)")
+        from bielik.training.precision import probe as precision_probe
+
+        p = precision_probe()  # about a second: what a chapter's bf16 = auto will choose here
+        add("bf16", OK, f"auto trains in {'bf16' if p['bf16'] else 'fp32'} here ({p['why']})")
     except ImportError:
         add("torch", MISSING, "pip install torch==2.13.0 (first, so that no CUDA build is pulled)")
     cores = os.cpu_count() or 0

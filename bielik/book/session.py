@@ -29,6 +29,7 @@ class Session:
     params: SimpleNamespace
     run: Path  # runs/<scale>: every chapter's folder and the metrics
     seed: int
+    precision: dict | None = None  # how bf16 "auto" was decided on this machine (bielik.training.precision)
 
     @property
     def dir(self) -> Path:
@@ -58,8 +59,12 @@ class Session:
             run = self.run.relative_to(repo_root())
         except ValueError:
             run = self.run
-        return (f"chapter {self.chapter.id} at scale {self.scale.name!r}, seed {self.seed}\n"
+        text = (f"chapter {self.chapter.id} at scale {self.scale.name!r}, seed {self.seed}\n"
                 f"  run folder: {run}\n  parameters: {ps}")
+        if self.precision:
+            text += (f"\n  bf16: auto -> {self.precision['bf16']} ({self.precision['why']}, "
+                     f"{'measured earlier in this run folder' if self.precision['reused'] else 'measured now'})")
+        return text
 
 
 def start(chapter: str, namespace: dict | None = None, *, scale: str | None = None, run_dir: str | None = None,
@@ -85,7 +90,13 @@ def start(chapter: str, namespace: dict | None = None, *, scale: str | None = No
     seed_everything(seed)
     run = runs_dir(sc.name, run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    return Session(ch, sc, SimpleNamespace(**params), run, seed)
+    precision = None
+    if params.get("bf16") == "auto":  # measured once per machine, kept in the run folder (a second or two)
+        from bielik.training.precision import measured
+
+        precision = measured(run)
+        params["bf16"] = precision["bf16"]
+    return Session(ch, sc, SimpleNamespace(**params), run, seed, precision)
 
 
 def go_offline() -> None:

@@ -10,12 +10,8 @@ A chapter calls `bielik.start("NN", globals())` first; the rest is in one subpac
   `evaluation` (§6, chapters 04-09).
 The README's layout section lists every module with one line.
 """
-from importlib.metadata import PackageNotFoundError, version
-
+from bielik.book.provenance import package_version
 from bielik.book.session import Session, start
 
-try:
-    __version__ = version("bielik")  # the one version number is in pyproject.toml
-except PackageNotFoundError:  # imported from a checkout that was not pip-installed
-    __version__ = "unknown"
+__version__ = package_version()
 __all__ = ["Session", "start", "__version__"]

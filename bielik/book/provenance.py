@@ -56,12 +56,20 @@ def commit(root: Path) -> str | None:
     return head.stdout.strip() + ("+changes" if dirty else "")
 
 
+def package_version() -> str:
+    """The installed package's version (the one number is in pyproject.toml); "unknown" in a bare checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bielik")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def stamp(notebook: Path, scale: str, root: Path) -> None:
     """Add {"bielik": {version, commit, scale, machine}} to an executed notebook's metadata (atomically)."""
-    from bielik import __version__
-
     nb = read_json(notebook)
-    nb["metadata"]["bielik"] = {"version": __version__, "commit": commit(root), "scale": scale, "machine": machine()}
+    nb["metadata"]["bielik"] = {"version": package_version(), "commit": commit(root), "scale": scale, "machine": machine()}
     write_text(notebook, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")  # nbformat's layout
 
 

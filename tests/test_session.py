@@ -89,3 +89,10 @@ def test_the_precision_probe_measures_both_rates():
     p = probe()
     assert p["fp32_gflops"] > 0 and p["bf16_gflops"] > 0 and p["bf16"] == (p["bf16_gflops"] > p["fp32_gflops"])
     assert p["seconds"] < 10
+
+
+def test_a_parameter_shadowed_by_an_import_is_named(run):
+    import json as dpi  # a notebook that imported something under a parameter's name, then reran the start cell
+
+    with pytest.raises(ScaleError, match="parameter 'dpi' is bound to <module 'json'"):
+        bielik.start("00", {"scale": "ci", "run_dir": str(run), "dpi": dpi})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from bielik.book import figures
 from bielik.book.artifacts import MissingArtifact
 from bielik.book.chapters import Chapter, get_chapter
 from bielik.book.paths import repo_root, runs_dir
-from bielik.book.scales import DEFAULT_SCALE, Scale, get_scale, parameter_names, resolve
+from bielik.book.scales import DEFAULT_SCALE, Scale, ScaleError, get_scale, parameter_names, resolve
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -80,6 +81,10 @@ def start(chapter: str, namespace: dict | None = None, *, scale: str | None = No
         seed = seed if seed is not None else namespace.get("seed")
         for name in parameter_names(ch.id):
             if name in namespace and name not in overrides:
+                if isinstance(namespace[name], (types.ModuleType, types.FunctionType, type)):
+                    raise ScaleError(f"chapter {ch.number}'s parameter {name!r} is bound to "
+                                     f"{namespace[name]!r} in the notebook: an import reused the name; "
+                                     f"import it under another name and run the parameters cell again")
                 overrides[name] = namespace[name]
     sc = get_scale(scale or os.environ.get("BIELIK_SCALE") or DEFAULT_SCALE)
     params = resolve(ch.id, sc.name, overrides)

@@ -245,7 +245,7 @@ def pivot(results: list[dict] | dict, values: str = "normalised", shots: int | N
     if shots is None and frame.shots.nunique() > 1:
         raise ValueError(f"these results hold {sorted(frame.shots.unique())}-shot rows: say which with shots=")
     out = frame.pivot(index="task", columns="stage", values=values)
-    out = out[order or list(dict.fromkeys(frame.stage))]
+    out = out[order or list(dict.fromkeys(frame.stage))].astype(float)  # scores, and a mean row that need not be whole
     if average:
         out.loc["average"] = out.mean()
     return out

@@ -55,6 +55,11 @@ def write_json(path: str | os.PathLike, obj: object) -> Path:
     return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable) + "\n")
 
 
+def write_notebook(path: str | os.PathLike, nb: dict) -> Path:
+    """An executed notebook's JSON, atomically, in nbformat's own layout (one-space indent, UTF-8)."""
+    return write_text(path, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")
+
+
 def read_json(path: str | os.PathLike) -> object:
     path = Path(path)
     try:

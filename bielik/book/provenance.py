@@ -1,6 +1,6 @@
 """How a chapter was executed. The runner stamps every executed notebook's metadata with the package version,
 the commit and the machine, beside what papermill records itself (the parameters, start and duration). The book
-prints it under each chapter and the course guide's timings table reads it (bielik.book_ext)."""
+prints it under each chapter and the course guide's timings table reads it (bielik.book.sphinx_ext)."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +10,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from bielik.book.artifacts import read_json, write_text
+from bielik.book.artifacts import read_json, write_notebook
 
 
 def _cpu_model() -> str:
@@ -70,7 +70,7 @@ def stamp(notebook: Path, scale: str, root: Path) -> None:
     """Add {"bielik": {version, commit, scale, machine}} to an executed notebook's metadata (atomically)."""
     nb = read_json(notebook)
     nb["metadata"]["bielik"] = {"version": package_version(), "commit": commit(root), "scale": scale, "machine": machine()}
-    write_text(notebook, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")  # nbformat's layout
+    write_notebook(notebook, nb)
 
 
 def read(notebook: Path) -> dict:

@@ -52,16 +52,14 @@ PARAMETER_TAGS = ("parameters", "injected-parameters")
 def hide_parameter_cells(notebook: Path) -> None:
     """Tag the parameters cell and papermill's injected one `remove-cell`: the published page leaves them out,
     since the note under every chapter lists the parameters it ran with."""
-    import json
-
-    from bielik.book.artifacts import read_json, write_text
+    from bielik.book.artifacts import read_json, write_notebook
 
     nb = read_json(notebook)
     for cell in nb["cells"]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
             tags.append("remove-cell")
-    write_text(notebook, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")  # nbformat's layout
+    write_notebook(notebook, nb)
 
 
 def notebook_parameters(path: Path) -> set[str]:

@@ -17,27 +17,27 @@ class LlamaError(RuntimeError):
     """llama.cpp failed on a file: the message ends with the child's last line, `.stderr` holds all it wrote."""
 
 
-def _child(job: dict) -> dict:
+def in_child(job: dict, target: str = "bielik.deploy.llama_cpp:run_job") -> dict:
+    """Run a llama.cpp `job` on the GGUF file job["model"] (checked first) in a child process."""
     from bielik.book import child_process
     from bielik.deploy.gguf_files import check
 
     check(job["model"])
-    return child_process.run("bielik.deploy.llama_cpp:run_job", job, what=f"llama.cpp on {job['model']}",
-                             error=LlamaError)
+    return child_process.run(target, job, what=f"llama.cpp on {job['model']}", error=LlamaError)
 
 
 def log_probs(model_path, rows: list[list[int]], context: int) -> np.ndarray:
     """log-softmax of llama.cpp's logits at every position of every row: [rows, positions, vocab], float32."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "logp.npy"
-        _child({"op": "log_probs", "model": str(model_path), "rows": rows, "context": context, "out": str(out)})
+        in_child({"op": "log_probs", "model": str(model_path), "rows": rows, "context": context, "out": str(out)})
         return np.load(out)
 
 
 def generate(model_path, prompt_ids: list[int], max_tokens: int, context: int, stop_id: int | None = None) -> dict:
     """Greedy continuation of `prompt_ids`, stopping at `stop_id`: {"ids", "seconds", "tokens_per_s"}, the time
     covering the prompt and the new tokens."""
-    return _child({"op": "generate", "model": str(model_path), "prompt": prompt_ids, "max_tokens": max_tokens,
+    return in_child({"op": "generate", "model": str(model_path), "prompt": prompt_ids, "max_tokens": max_tokens,
                    "context": context, "stop": stop_id})
 
 
@@ -85,7 +85,7 @@ def compare_files(reference, model_path, rows: list[list[int]], context: int) ->
     from bielik.deploy.gguf_files import check
 
     check(reference)
-    return _child({"op": "compare", "reference": str(reference), "model": str(model_path), "rows": rows,
+    return in_child({"op": "compare", "reference": str(reference), "model": str(model_path), "rows": rows,
                    "context": context})
 
 

@@ -165,18 +165,14 @@ def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | No
     """Score a GGUF file as `stage` on the same tasks, with lm-eval's own request handling and llama.cpp computing
     every forward pass and generated token (`bielik.deploy.llama_cpp.GGUFCalls`), in a child process. `model_dir` is the
     model folder the file was converted from: its tokenizer turns text into the same ids as for transformers."""
-    from bielik.book import child_process
     from bielik.book.paths import repo_root
-    from bielik.deploy.gguf_files import check
-    from bielik.deploy.llama_cpp import LlamaError
+    from bielik.deploy.llama_cpp import in_child
 
     data_dir = Path(data_dir or repo_root() / "data")
     start = time.perf_counter()
-    check(gguf_path)
     job = {"model": str(gguf_path), "model_dir": str(model_dir), "tasks": tasks, "shots": list(shots),
            "limit": limit, "data_dir": str(data_dir), "seed": ch.seed, "batch_size": batch_size}
-    by_shot = child_process.run("bielik.evaluation.harness:gguf_job", job, what=f"llama.cpp on {gguf_path}",
-                                error=LlamaError)
+    by_shot = in_child(job, "bielik.evaluation.harness:gguf_job")
     rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit)]
     return _finish(ch, stage, rows, shots, {"model": str(Path(gguf_path)), "limit": limit, "seed": ch.seed,
                                             "data_dir": str(data_dir), "reused_shots": []}, start, None)

@@ -310,13 +310,12 @@ def phase_folder(out_dir, name: str, step: int) -> Path:
 def phase_checkpoints(folder) -> list[Path]:
     """The exported phase checkpoints in `folder` (<name>-phases), in training order (by step, not by name:
     step-10 comes after step-9). A folder with none is an error naming it."""
-    import re
+    from bielik.training.checkpoints import numbered
 
-    found = sorted((int(m.group(1)), p) for p in Path(folder).glob("step-*")
-                   if p.is_dir() and (m := re.fullmatch(r"step-(\d+)", p.name)))
+    found = numbered(folder, "step-")
     if not found:
         raise FileNotFoundError(f"{folder} holds no step-N checkpoints: rerun chapter 06 with phases > 0")
-    return [p for _, p in found]
+    return found
 
 
 def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pairs: list[dict], out_dir, P, *,

@@ -31,7 +31,7 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     tokens_per_step = params.batch_size * params.grad_accum * params.context
     watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
     shape = checkpoints.run_parameters(args, data=checkpoints.fingerprint([r["input_ids"] for r in rows]),
-                                       model=model.config.to_json_string())
+                                       model=checkpoints.fingerprint(model.config.to_dict()))
     resume = checkpoints.resume_point(out_dir / "checkpoints", shape)
     t0 = time.perf_counter()
     trained = trainer.train(model, rows, args, resume=resume, callbacks=[watch])

@@ -24,16 +24,21 @@ def complete_checkpoint_trainer():
     return type("CheckpointedTrainer", (CompleteCheckpoints, Trainer), {})
 
 
-def last_complete_checkpoint(out_dir) -> str | None:
-    """The newest checkpoint-N folder that was saved completely; folders of killed saves are removed."""
+def numbered(folder, prefix: str) -> list:
+    """The `prefix`N subfolders of `folder` (checkpoint-N, step-N), by N: step-10 comes after step-9."""
     import re
-    import shutil
     from pathlib import Path
 
-    out_dir = Path(out_dir)
-    found = sorted((int(m.group(1)), p) for p in out_dir.glob("checkpoint-*")
-                   if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
-    for _, path in reversed(found):
+    found = sorted((int(m.group(1)), p) for p in Path(folder).glob(f"{prefix}*")
+                   if p.is_dir() and (m := re.fullmatch(rf"{re.escape(prefix)}(\d+)", p.name)))
+    return [p for _, p in found]
+
+
+def last_complete_checkpoint(out_dir) -> str | None:
+    """The newest checkpoint-N folder that was saved completely; folders of killed saves are removed."""
+    import shutil
+
+    for path in reversed(numbered(out_dir, "checkpoint-")):
         if (path / COMPLETE).exists():
             return str(path)
         shutil.rmtree(path)  # a half-written checkpoint must never be resumed from
@@ -77,7 +82,7 @@ def resume_point(out_dir, parameters: dict[str, str], stream=None) -> str | None
     out_dir, stream = Path(out_dir), stream or sys.stdout
     record = out_dir / PARAMETERS
     old = read_json(record) if record.exists() else None
-    stale = sorted(p for p in out_dir.glob("checkpoint-*") if p.is_dir())
+    stale = numbered(out_dir, "checkpoint-")
     if stale and old != parameters:
         if old is None:
             why = "no record of the parameters that made them"

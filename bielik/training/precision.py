@@ -14,24 +14,10 @@ from pathlib import Path
 
 import torch
 
+from bielik.training.throughput import matmul_peak_flops
+
 RECORD = "precision.json"  # in runs/<scale>/
 AUTO = "auto"
-
-
-def _rate(dtype, size: int = 512, budget_s: float = 0.5, device: str = "cpu") -> float:
-    """Matrix-multiply FLOP/s in `dtype`: repeated until `budget_s` has passed, after one warm-up."""
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
-    a @ b
-    n, start = 0, time.perf_counter()
-    while True:
-        a @ b
-        n += 1
-        if device == "cuda":
-            torch.cuda.synchronize()
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget_s:
-            return 2 * size ** 3 * n / elapsed
 
 
 def machine_key() -> dict:
@@ -48,10 +34,12 @@ def probe() -> dict:
     start = time.perf_counter()
     if torch.cuda.is_available():
         ok = torch.cuda.is_bf16_supported()
-        fp32, bf16 = _rate(torch.float32, 2048, 0.3, "cuda"), (_rate(torch.bfloat16, 2048, 0.3, "cuda") if ok else 0.0)
+        fp32 = matmul_peak_flops(torch.float32, 2048, device="cuda")
+        bf16 = matmul_peak_flops(torch.bfloat16, 2048, device="cuda") if ok else 0.0
         why = f"the GPU {'supports' if ok else 'lacks'} bf16"
     else:
-        fp32, bf16 = _rate(torch.float32), _rate(torch.bfloat16)
+        # 512: the width of the tiny models; two bf16 products a round, since emulated bf16 takes ~0.2 s each
+        fp32, bf16 = matmul_peak_flops(torch.float32, 512), matmul_peak_flops(torch.bfloat16, 512, repeats=2)
         ok = bf16 > fp32
         why = f"bf16 matmul {bf16 / 1e9:.1f} against fp32 {fp32 / 1e9:.1f} GFLOP/s"
     return {"bf16": bool(ok), "fp32_gflops": round(fp32 / 1e9, 2), "bf16_gflops": round(bf16 / 1e9, 2),

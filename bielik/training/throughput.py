@@ -10,16 +10,19 @@ import torch
 from bielik.training.packing import PackedCollator
 
 
-def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20) -> float:
-    """This CPU's measured matrix-multiply rate (FLOP/s), the denominator of model FLOPs utilisation."""
-
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20, device: str = "cpu") -> float:
+    """This machine's measured matrix-multiply rate (FLOP/s), the denominator of model FLOPs utilisation: the best
+    of three rounds of `repeats` products of two `size` x `size` matrices."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
     a @ b  # warm-up
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
         for _ in range(repeats):
             a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t0)
     return 2 * size ** 3 * repeats / best
 

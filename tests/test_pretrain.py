@@ -167,3 +167,16 @@ def test_checkpoints_without_a_record_are_not_trusted(tmp_path, capsys):
     (tmp_path / "checkpoint-4" / COMPLETE).write_text("4")
     assert resume_point(tmp_path, {"learning_rate": "0.001"}) is None
     assert "no record of the parameters" in capsys.readouterr().out
+
+
+def test_a_run_says_how_long_its_saves_and_heldout_measurements_took(tmp_path):
+    from bielik.pretrain.trainer import train
+    from bielik.training.arguments import training_arguments
+    from bielik.training.curves import heldout_callback
+
+    args = training_arguments(tmp_path, max_steps=4, lr=3e-3, min_lr_ratio=0.1, warmup_steps=1, batch_size=4,
+                              save_steps=2)
+    watch = heldout_callback({"held": _rows(4, seed=1)}, every=2, tokens_per_step=64)
+    trainer = train(tiny_model(), _rows(), args, callbacks=[watch])
+    assert [p["step"] for p in watch.curve] == [0, 2, 4] and watch.seconds > 0
+    assert trainer.save_seconds > 0 and type(trainer).save_seconds == 0.0  # per trainer, not shared by the class

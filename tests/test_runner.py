@@ -52,7 +52,9 @@ def test_cli_runs_one_chapter_with_an_override(tmp_path):
     # with a run folder of its own and no --out, the executed notebook goes there, not into the book
     p = bielik_cli("run", "--scale", "ci", "--only", "00", "-p", "dpi", "40", "--run-dir", str(tmp_path / "runs"))
     assert p.returncode == 0, p.stderr
-    [line] = p.stdout.splitlines()
+    # not a terminal: plain lines, the chapter, each section as it starts, then its wall time
+    first, *sections, line = p.stdout.splitlines()
+    assert first.strip() == "[00] Overview" and sections and all(s.startswith("[00]") and "§ " in s for s in sections)
     assert line.startswith("[00] Overview") and " ok " in line and line.split(" ok ")[1].split()[1] == "s"
     executed = tmp_path / "runs" / "chapters" / "00_overview.ipynb"
     nb = nbformat.read(executed, as_version=4)

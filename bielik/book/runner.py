@@ -1,6 +1,6 @@
 """Execute chapters with papermill, in order, into book/chapters/.
 
-One progress line per chapter with its wall time. A failing chapter stops the run with the chapter's
+While a chapter runs, its section and training step (bielik.book.progress); then its wall time. A failing chapter stops the run with the chapter's
 name, the failing cell and the error, and its executed notebook stays where it was written.
 """
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import TextIO
 
 import yaml
 
-from bielik.book import figures, provenance
+from bielik.book import figures, progress, provenance
+from bielik.book.artifacts import read_json
 from bielik.book.chapters import Chapter, available, get_chapter
 from bielik.book.paths import repo_root, runs_dir
 from bielik.book.scales import ScaleError, get_scale
@@ -52,7 +54,7 @@ PARAMETER_TAGS = ("parameters", "injected-parameters")
 def hide_parameter_cells(notebook: Path) -> None:
     """Tag the parameters cell and papermill's injected one `remove-cell`: the published page leaves them out,
     since the note under every chapter lists the parameters it ran with."""
-    from bielik.book.artifacts import read_json, write_notebook
+    from bielik.book.artifacts import write_notebook
 
     nb = read_json(notebook)
     for cell in nb["cells"]:
@@ -156,32 +158,43 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
         os.environ.update(OFFLINE_ENV)
 
     results = []
-    for ch in chapters:
-        output = out_dir / f"{ch.id}.ipynb"
-        parameters = {"scale": sc.name, **per_chapter[ch.id]}
-        if run_dir:
-            parameters["run_dir"] = str(run)
-        print(f"[{ch.number}] {ch.title:<24} ", end="", file=stream, flush=True)
-        t0 = time.perf_counter()
-        try:
-            papermill.execute_notebook(str(ch.source(notebooks_dir)), str(output), parameters=parameters,
-                                       kernel_name="python3", progress_bar=False, cwd=str(repo_root()),
-                                       # the kernel's start-up warning about TCP would break the progress line
-                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        except PapermillExecutionError as e:
+    scratch = tempfile.mkdtemp(prefix="bielik-progress-")
+    try:
+        for ch in chapters:
+            output = out_dir / f"{ch.id}.ipynb"
+            parameters = {"scale": sc.name, **per_chapter[ch.id]}
+            if run_dir:
+                parameters["run_dir"] = str(run)
+            source = ch.source(notebooks_dir)
+            shown = progress.Display(f"[{ch.number}] {ch.title:<24}", stream, Path(scratch) / f"{ch.id}.jsonl",
+                                     progress.sections(read_json(source)))
+            os.environ[progress.ENV] = str(shown.file)  # the kernel inherits it: training cells report steps
+            t0 = time.perf_counter()
+            try:
+                papermill.execute_notebook(str(source), str(output), parameters=parameters,
+                                           kernel_name="python3", progress_bar=False, cwd=str(repo_root()),
+                                           on_cell_start=shown.on_cell_start,
+                                           # the kernel's start-up warning about TCP would break the progress line
+                                           extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            except PapermillExecutionError as e:
+                shown.close(f"FAILED after {time.perf_counter() - t0:.1f} s")
+                first_line = ((e.source or "").strip().splitlines() or [""])[0]
+                raise ChapterFailed(ch, f"the cell [{e.exec_count}] that starts `{first_line[:80]}` raised "
+                                        f"{e.ename}: {e.evalue}", output) from None
+            except Exception as e:  # a dead kernel, a timeout, an unreadable notebook
+                shown.close(f"FAILED after {time.perf_counter() - t0:.1f} s")
+                raise ChapterFailed(ch, f"{type(e).__name__}: {e}", output) from None
+            except BaseException:  # Ctrl-C: end the progress line before the traceback
+                shown.close(f"stopped after {time.perf_counter() - t0:.1f} s")
+                raise
+            finally:
+                os.environ.pop(progress.ENV, None)
             dt = time.perf_counter() - t0
-            print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
-            first_line = ((e.source or "").strip().splitlines() or [""])[0]
-            raise ChapterFailed(ch, f"the cell [{e.exec_count}] that starts `{first_line[:80]}` raised "
-                                    f"{e.ename}: {e.evalue}", output) from None
-        except Exception as e:  # a dead kernel, a timeout, an unreadable notebook
-            dt = time.perf_counter() - t0
-            print(f"FAILED after {dt:.1f} s", file=stream, flush=True)
-            raise ChapterFailed(ch, f"{type(e).__name__}: {e}", output) from None
-        dt = time.perf_counter() - t0
-        hide_parameter_cells(output)
-        provenance.stamp(output, sc.name, repo_root())
-        figures.record(run, ch.id, "wall_time", round(dt, 1), "s", note=f"papermill at scale {sc.name}")
-        print(f"ok {dt:7.1f} s   -> {output}", file=stream, flush=True)
-        results.append(Result(ch, output, dt))
+            hide_parameter_cells(output)
+            provenance.stamp(output, sc.name, repo_root())
+            figures.record(run, ch.id, "wall_time", round(dt, 1), "s", note=f"papermill at scale {sc.name}")
+            shown.close(f"ok {dt:7.1f} s   -> {output}")
+            results.append(Result(ch, output, dt))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return results

@@ -185,8 +185,10 @@ def train(model, ref_model, tok, pairs: list[dict], args, *, lam: float, placeme
     the reference log-probs are computed from it before `resume` loads the checkpoint."""
     from transformers.trainer_callback import PrinterCallback
 
+    from bielik.book import progress
     from bielik.training.checkpoints import CompleteCheckpoints
 
+    callbacks = [*(callbacks or []), progress.training_callback()]  # pairs differ in length: steps/s
     cls = type("CheckpointedDPOPTrainer", (CompleteCheckpoints, trainer_class()), {})
     trainer = cls(model=model, ref_model=ref_model, args=args, train_dataset=to_dataset(pairs),
                   eval_dataset=to_dataset(eval_pairs) if eval_pairs else None, processing_class=tok,

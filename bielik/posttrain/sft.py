@@ -217,8 +217,12 @@ def train(model, tok, rows: list[dict], args, *, weighting: str, alr: bool, call
     import datasets
     from transformers.trainer_callback import PrinterCallback
 
+    from bielik.book import progress
     from bielik.training.checkpoints import CompleteCheckpoints
 
+    mean_row = sum(len(r["input_ids"]) for r in rows) / len(rows)  # packed rows differ a little in length
+    tokens_per_step = round(mean_row * args.per_device_train_batch_size * args.gradient_accumulation_steps)
+    callbacks = [*(callbacks or []), progress.training_callback(tokens_per_step)]
     cls = type("CheckpointedSFTTrainer", (CompleteCheckpoints, trainer_class()), {})
     trainer = cls(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows), processing_class=tok,
                   data_collator=SFTCollator(), callbacks=callbacks, weighting=weighting, alr=alr)

@@ -19,7 +19,8 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
         bf16: bool, seed: int = 0) -> dict:
     """Train `model` on a mix of `sources` for params.steps optimiser steps; checkpoints in out_dir/checkpoints.
 
-    Returns the mix table, the training-loss history, the held-out history and the throughput.
+    Returns the mix table, the training-loss history, the held-out history, where the wall time went (the
+    optimiser steps, the held-out measurements, the checkpoint saves) and the steps' throughput.
     """
     out_dir = Path(out_dir)
     tokens = params.steps * params.batch_size * params.grad_accum * params.context
@@ -38,9 +39,11 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     seconds = time.perf_counter() - t0
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # finished: a rerun starts afresh, not from here
     trained_steps = params.steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
+    steps_s = seconds - watch.seconds - trained.save_seconds  # start-up and logging stay in: they are the Trainer's
     return {"table": table, "history": [h for h in trained.state.log_history if "loss" in h],
             "heldout": watch.curve, "seconds": seconds, "resumed_from": resume,
-            "tokens_per_s": trained_steps * tokens_per_step / seconds if seconds else float("nan")}
+            "time": {"optimiser steps": steps_s, "held-out loss": watch.seconds, "checkpoints": trained.save_seconds},
+            "tokens_per_s": trained_steps * tokens_per_step / steps_s if steps_s > 0 else float("nan")}
 
 
 def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:

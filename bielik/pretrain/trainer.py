@@ -13,6 +13,11 @@ def train(model, train_rows: list[dict], args, eval_rows: list[dict] | None = No
     import datasets
     from transformers.trainer_callback import PrinterCallback
 
+    from bielik.book import progress
+
+    per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    tokens_per_step = len(train_rows[0]["input_ids"]) * per_step  # packed rows: all of one length
+    callbacks = [*(callbacks or []), progress.training_callback(tokens_per_step)]
     to_ds = lambda rows: datasets.Dataset.from_list(rows)  # noqa: E731
     trainer = complete_checkpoint_trainer()(
         model=model, args=args, train_dataset=to_ds(train_rows), eval_dataset=to_ds(eval_rows) if eval_rows else None,

@@ -7,14 +7,20 @@ COMPLETE = "COMPLETE"  # written last into a checkpoint folder: without it the f
 
 
 class CompleteCheckpoints:
-    """Mixin for a transformers Trainer: a checkpoint is marked complete only once everything is on disk."""
+    """Mixin for a transformers Trainer: a checkpoint is marked complete only once everything is on disk.
+    `save_seconds` is the time the saves took (part of the run's wall time, not of its steps)."""
+
+    save_seconds = 0.0
 
     def _save_checkpoint(self, model, trial):
+        import time
         from pathlib import Path
 
+        t0 = time.perf_counter()
         super()._save_checkpoint(model, trial)
         folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
         (folder / COMPLETE).write_text(str(self.state.global_step))
+        self.save_seconds += time.perf_counter() - t0
 
 
 def complete_checkpoint_trainer():

@@ -36,17 +36,23 @@ def perplexity(loss: float) -> float:
 def measure_every(measure, every: int):
     """A TrainerCallback that appends {"step": s, **measure(state, model)} to `callback.curve` before the first
     step (or the step a resumed run starts from), every `every` steps and after the last one. The chapters'
-    held-out curves (pretraining loss, SFT answer loss, DPO preference metrics) are all made by it."""
+    held-out curves (pretraining loss, SFT answer loss, DPO preference metrics) are all made by it.
+    `callback.seconds` is the time the measurements took: part of the run's wall time, not of its steps."""
+    import time
+
     from transformers import TrainerCallback
 
     class Measure(TrainerCallback):
         def __init__(self):
             self.curve: list[dict] = []
+            self.seconds = 0.0
 
         def _measure(self, state, model):
+            t0 = time.perf_counter()
             was_training = model.training
             self.curve.append({"step": state.global_step, **measure(state, model)})
             model.train(was_training)
+            self.seconds += time.perf_counter() - t0
 
         def on_train_begin(self, args, state, control, model=None, **kw):
             if not self.curve:

@@ -202,3 +202,12 @@ def test_malformed_rows_name_file_and_line(tmp_path):
     _write_gz(gec, [json.dumps({"document_id": 1, "correct": "Ala.", "incorrect": "ala."})])
     with pytest.raises(DataError, match=r"human_expert_gec_dataset\.jsonl\.gz, line 1: no 'lt_predicted'"):
         P.gec(tmp_path)
+
+
+def test_idle_steps_are_the_filters_that_removed_nothing():
+    from bielik.posttrain.preferences import idle_steps
+
+    steps = [("collected", 10), ("after dedup", 8), ("scored", 8), ("after dropping ties", 8),
+             ("after dropping gaps < 2", 8), ("swapped (b scored higher than a)", 0), ("after format check", 7),
+             ("final", 7), ("of which heldout", 1)]
+    assert idle_steps(steps) == ["after dropping ties", "after dropping gaps < 2", "swapped (b scored higher than a)"]

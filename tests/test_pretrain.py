@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -180,3 +182,14 @@ def test_a_run_says_how_long_its_saves_and_heldout_measurements_took(tmp_path):
     trainer = train(tiny_model(), _rows(), args, callbacks=[watch])
     assert [p["step"] for p in watch.curve] == [0, 2, 4] and watch.seconds > 0
     assert trainer.save_seconds > 0 and type(trainer).save_seconds == 0.0  # per trainer, not shared by the class
+
+
+def test_unigram_loss_by_hand():
+    from bielik.training.curves import unigram_loss
+
+    # training counts over a vocabulary of 4, add-one: token 3: 3 + 1, token 2: 1 + 1, tokens 0 and 1: 1 -> of 8
+    train = [{"input_ids": [3, 3, 3, 2], "position_ids": [0, 1, 2, 3], "segments": [0, 0, 0, 0]}]
+    # one held-out row of two documents: targets are every token but each document's first (3 | 3, 2)
+    held = [{"input_ids": [3, 3, 2], "position_ids": [0, 0, 1], "segments": [0, 1, 1]}]
+    # the first document's only token and the second's first token are not targets: only token 2 is
+    assert abs(unigram_loss(train, held, 4) - (-math.log(2 / 8))) < 1e-9

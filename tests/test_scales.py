@@ -54,3 +54,10 @@ def test_list_parameters_are_split_stripped_and_cast():
     assert as_list(5, int) == [5] and as_list(["a", " b"]) == ["a", "b"] and as_list("") == []
     with pytest.raises(ScaleError, match="'x' in '0,x' is not a int"):
         as_list("0,x", int)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_chapters_03_and_04_measure_the_base_on_the_same_heldout_rows(scale):
+    # the same base model must not show two held-out losses in two chapters
+    up, pre = resolve("03_upscaling", scale, {}), resolve("04_pretraining", scale, {})
+    assert (up["heldout_rows"], up["context"]) == (pre["heldout_rows"], pre["context"])

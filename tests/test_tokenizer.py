@@ -251,3 +251,15 @@ def test_the_full_scale_path_adds_the_same_tokens_to_a_loaded_tokenizer(built, t
     legacy, _ = T.add_chat_tokens(AutoTokenizer.from_pretrained(base))
     assert legacy.tokenize("<|im_start|>user")[1].startswith("▁")
     assert legacy.apply_chat_template(CONVERSATION, return_dict=False) != ours
+
+
+def test_a_share_is_kept_when_a_pool_runs_short():
+    from bielik.data.sampling import by_share
+
+    assert by_share(5000, 3000, 6000, 0.4) == (3600, 2400, "")
+    a, b, note = by_share(5000, 845, 6000, 0.9)  # exercise 1 of chapter 02: too few English documents
+    assert (a, b) == (93, 845) and "second pool has only 845" in note
+    assert by_share(5000, 845, 6000, 0.4)[:2] == (1267, 845)  # the share the parameter says, on fewer documents
+    assert by_share(5000, 845, 0, 0.0) == (5000, 0, "")
+    with pytest.raises(ValueError, match="not between 0 and 1"):
+        by_share(10, 10, 10, 1.5)

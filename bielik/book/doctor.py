@@ -72,7 +72,9 @@ def checks(run_dir: Path | None = None) -> list[dict]:
         add("bf16", OK, f"auto trains in {'bf16' if p['bf16'] else 'fp32'} here ({p['why']})")
     except ImportError:
         add("torch", MISSING, "pip install torch==2.13.0 (first, so that no CUDA build is pulled)")
-    cores = os.cpu_count() or 0
+    from bielik.book.provenance import usable_cores
+
+    cores = usable_cores()
     add("CPU cores", OK if cores >= 2 else WARN, f"{cores} (the tiny book's timings are for 2)")
     mem = _memory_gb()
     add("free memory", WARN if mem is not None and mem < NEEDS_GB["memory"] else OK,

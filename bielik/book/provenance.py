@@ -31,12 +31,18 @@ def _memory_gb() -> float | None:
         return None
 
 
+def usable_cores() -> int:
+    """The cores this process may use (a container or taskset may allow fewer than the machine has): the thread
+    count of xgboost, llama.cpp and SentencePiece."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 @functools.cache
 def machine() -> dict:
     """The machine a chapter ran on: the cores this process may use, the CPU, memory, Python, torch, GPU."""
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cores": cores, "cpu": _cpu_model(), "memory_gb": _memory_gb(), "gpu": gpu,
             "python": platform.python_version(), "torch": torch.__version__}

@@ -92,6 +92,7 @@ def start(chapter: str, namespace: dict | None = None, *, scale: str | None = No
     if sc.offline:
         go_offline()
     quiet_progress_bars()
+    readable_tables()
     seed_everything(seed)
     run = runs_dir(sc.name, run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -122,6 +123,15 @@ def quiet_progress_bars() -> None:
         sys.modules["datasets"].disable_progress_bars()
     if "transformers" in sys.modules:
         sys.modules["transformers"].utils.logging.disable_progress_bar()
+
+
+def readable_tables() -> None:
+    """pandas shows text columns whole: a cut rule or reason ("...") is a sentence the reader cannot finish."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return
+    pd.set_option("display.max_colwidth", None)
 
 
 def seed_everything(seed: int) -> None:

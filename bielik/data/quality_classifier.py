@@ -25,8 +25,10 @@ SHALLOW_XGB = dict(n_estimators=400, max_depth=3, learning_rate=0.25, objective=
 def xgb(params: dict, seed: int = 42, n_estimators: int | None = None):
     from xgboost import XGBClassifier
 
+    from bielik.book.provenance import usable_cores
+
     params = {**params, **({"n_estimators": n_estimators} if n_estimators else {})}
-    return XGBClassifier(**params, random_state=seed, n_jobs=2, tree_method="hist")
+    return XGBClassifier(**params, random_state=seed, n_jobs=usable_cores(), tree_method="hist")
 
 
 def candidates(seed: int = 42, n_estimators: int | None = None) -> dict:
@@ -36,6 +38,8 @@ def candidates(seed: int = 42, n_estimators: int | None = None) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from bielik.book.provenance import usable_cores
+
     cap = (lambda n: min(n, n_estimators)) if n_estimators else (lambda n: n)
     return {
         "XGB report config (d7, n1000, lr0.02)": xgb(REPORT_XGB, seed, cap(1000)),
@@ -43,7 +47,7 @@ def candidates(seed: int = 42, n_estimators: int | None = None) -> dict:
         "XGB shallow (d3, n400, lr0.25)": xgb(SHALLOW_XGB, seed, cap(400)),
         "XGB defaults": xgb({"objective": "multi:softprob"}, seed, cap(100)),
         "HistGradientBoosting": HistGradientBoostingClassifier(random_state=seed, max_iter=cap(200)),
-        "RandomForest": RandomForestClassifier(n_estimators=cap(300), random_state=seed, n_jobs=2),
+        "RandomForest": RandomForestClassifier(n_estimators=cap(300), random_state=seed, n_jobs=usable_cores()),
         "LogisticRegression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
     }
 

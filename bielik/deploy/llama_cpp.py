@@ -127,7 +127,10 @@ def open_gguf(path, context: int):
     (its sampler reads the logits itself otherwise)."""
     from llama_cpp import Llama
 
-    return Llama(model_path=str(path), n_ctx=context, n_batch=context, n_threads=2, logits_all=True, verbose=False)
+    from bielik.book.provenance import usable_cores
+
+    return Llama(model_path=str(path), n_ctx=context, n_batch=context, n_threads=usable_cores(), logits_all=True,
+                 verbose=False)
 
 
 def row_logits(llm, ids: list[int]) -> np.ndarray:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bielik.book.artifacts import atomic_path
+from bielik.book.provenance import usable_cores
 
 CHAT_TOKENS = ["<|im_start|>", "<|im_end|>"]
 # A dedicated pad token rather than </s>: collators that mask labels where input == pad_token_id would
@@ -101,7 +102,7 @@ def sample_lines(lines: Iterable[str], k: int, seed: int) -> list[str]:
 
 def train_sentencepiece(texts: Iterable[str], vocab_size: int, out_dir: str | os.PathLike, seed: int = 0,
                         input_sentence_size: int = 2_000_000, max_sentence_length: int = 16_384,
-                        num_threads: int = 2, **options) -> Path:
+                        num_threads: int | None = None, **options) -> Path:
     """Train a Mistral-like SentencePiece BPE model on `texts`; return the path of `out_dir/tokenizer.model`.
 
     `input_sentence_size` caps the lines used (a sample drawn with `seed` if there are more); the same
@@ -125,7 +126,7 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int, out_dir: str | os
         character_coverage=0.9995,  # rare characters go to bytes instead of taking vocabulary slots
         input_sentence_size=0, shuffle_input_sentence=False,  # sampled above, reproducibly
         max_sentence_length=max_sentence_length,
-        num_threads=num_threads,
+        num_threads=num_threads or usable_cores(),
         minloglevel=2,  # sentencepiece logs every step to stderr
     )
     settings.update(options)

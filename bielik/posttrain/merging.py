@@ -92,9 +92,8 @@ def merge_job(job: dict) -> dict:
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb, 1)}
 
 
-def task_vector_cosines(base, models: list) -> list[list[float]]:
-    """Cosine similarity between the task vectors theta_i - theta_base of `models` (folders), over all weights:
-    how much the checkpoints agree on the direction they moved. Model Stock's interpolation grows with it."""
+def task_vectors(base, models: list) -> list:
+    """theta_i - theta_base of each of `models` (folders), all weights in one float64 vector each."""
     import torch
 
     from bielik.model.storage import load_model
@@ -104,4 +103,19 @@ def task_vector_cosines(base, models: list) -> list[list[float]]:
     for m in models:
         state = load_model(m).state_dict()
         taus.append(torch.cat([(state[k].double() - ref[k]).reshape(-1) for k in ref]))
+    return taus
+
+
+def task_vector_cosines(base, models: list) -> list[list[float]]:
+    """Cosine similarity between the task vectors theta_i - theta_base of `models` (folders), over all weights:
+    how much the checkpoints agree on the direction they moved. Model Stock's interpolation grows with it.
+    A checkpoint equal to the base has no direction: its cosines are 0."""
+    import torch
+
+    taus = task_vectors(base, models)
     return [[torch.nn.functional.cosine_similarity(a, b, dim=0).item() for b in taus] for a in taus]
+
+
+def task_vector_norms(base, models: list) -> list[float]:
+    """The L2 norm of each task vector: 0 for a checkpoint that never moved from the base."""
+    return [float(t.norm()) for t in task_vectors(base, models)]

@@ -387,6 +387,22 @@ def pipeline(candidates: list[dict], min_gap: float = 2.0, heldout: float = 0.1,
     return pairs, steps
 
 
+def idle_steps(steps: list[tuple[str, int]]) -> list[str]:
+    """The steps of `pipeline` that changed nothing: filters that removed no candidate, and a swap step that
+    swapped none. With a judge that trusts each source's label these cannot act; chapter 06 says which."""
+    idle, survivors = [], None
+    for name, n in steps:
+        if name == "collected":
+            survivors = n
+        elif name.startswith("after "):
+            if n == survivors:
+                idle.append(name)
+            survivors = n
+        elif name.startswith("swapped") and n == 0:
+            idle.append(name)
+    return idle
+
+
 def _pair(c: dict, score_a: float, score_b: float, heldout: float, seed: int) -> dict:
     """One format for every source: the higher-scored response is chosen, whichever side it came from."""
     (chosen, sc), (rejected, sr) = sorted([(c["a"], score_a), (c["b"], score_b)], key=lambda x: -x[1])

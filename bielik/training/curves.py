@@ -29,6 +29,19 @@ def mean_loss(model, rows: list[dict], batch_size: int = 8, collate=None) -> flo
     return total / max(count, 1)
 
 
+def unigram_loss(train_rows: list[dict], rows: list[dict], vocab_size: int) -> float:
+    """Mean cross-entropy per target token (nats) of a unigram model: each token's frequency in `train_rows`
+    (add-one smoothed over `vocab_size`), on the same targets as mean_loss. What a model that knows only which
+    tokens are common scores: the floor a trained model must get below to have learned any context."""
+    counts = torch.ones(vocab_size, dtype=torch.float64)
+    for r in train_rows:
+        counts += torch.bincount(torch.tensor(r["input_ids"]), minlength=vocab_size)[:vocab_size].double()
+    logp = counts.log() - counts.sum().log()
+    labels = PackedCollator()(rows)["labels"][:, 1:]
+    targets = labels[labels != -100]
+    return float(-logp[targets].mean())
+
+
 def perplexity(loss: float) -> float:
     return math.exp(loss)
 

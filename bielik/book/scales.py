@@ -70,8 +70,8 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     # base_tokenizer: a hub id whose tokenizer gets the chat tokens ("" = train our own on chapter 01's corpus)
     "02_tokenizer": {
         "ci": {"vocab_size": 1000, "train_docs": 300, "english_share": 0.4, "heldout_docs": 60, "base_tokenizer": ""},
-        # english_share is kept exactly: where the English pool is too small, the sample shrinks (chapter 02);
-        # at tiny the English books give too few documents for more than about 0.14 of 6,000
+        # english_share is kept exactly: where a pool is too small for its part, the sample shrinks (chapter 02
+        # prints by how much); at tiny chapter 01 keeps fewer Polish training documents than 0.86 x 6,000
         "tiny": {"vocab_size": 8000, "train_docs": 6000, "english_share": 0.14, "heldout_docs": 300,
                  "base_tokenizer": ""},
         "small": {"vocab_size": 32000, "train_docs": 0, "english_share": 0.4, "heldout_docs": 1000,

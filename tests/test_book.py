@@ -49,6 +49,19 @@ def test_every_chapter_ran_at_ci(book):
     assert all(r.output.exists() for r in results)
 
 
+def test_every_claim_has_a_verdict_and_every_stage_its_yardsticks(book):
+    """A chapter that renames or stops recording a figure the ledger reads leaves a claim "not run yet" here."""
+    from bielik.evaluation import harness
+    from bielik.report import ledger
+
+    root, _, _ = book
+    rows = ledger.verdicts(root / "runs" / "ci")
+    assert [r["claim"] for r in rows if r["verdict"] == ledger.NOT_RUN] == []
+    for stage in harness.stages(root / "runs" / "ci"):
+        assert stage["yardsticks"]["grammar"]["pairs"] > 0, stage["stage"]
+        assert stage["yardsticks"]["bits"]["bits_per_byte"] > 0, stage["stage"]
+
+
 def test_book_built_with_every_chapter(book):
     root, results, index = book
     assert index.exists()

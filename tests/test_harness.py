@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 import bielik
+from bielik.book import figures
 from bielik.data.readers import DataError
 from bielik.evaluation import harness
 from bielik.evaluation import polish_tasks as E
@@ -13,6 +14,8 @@ from bielik.model.storage import NotAModel
 from conftest import ROOT, tiny_mistral
 
 DATA = ROOT / "data"
+TEXT = ["Ala ma kota, a kot ma Alę. " * 20] * 4
+UNIGRAM = ["Kot śpi, a dzieci bawiły się w ogrodzie. Ona była zmęczona."] * 20  # the unigram baseline's counts
 
 
 def test_normalisation_is_the_leaderboards():
@@ -96,7 +99,7 @@ def model_dir(tmp_path_factory, quiz_tokenizer):
 def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     result = harness.evaluate(ch, model_dir, "untrained", tasks=["dyk", "quiz_qa"], shots=(0, 5), limit=6,
-                              heldout_texts=["Ala ma kota, a kot ma Alę. " * 20] * 4, heldout_rows=2)
+                              heldout_texts=TEXT, heldout_rows=2, unigram_texts=UNIGRAM)
     rows = {(r["task"], r["shots"]): r for r in result["rows"]}
     assert set(rows) == {("dyk", 0), ("dyk", 5), ("quiz_qa", 0), ("quiz_qa", 5)}
     for r in rows.values():
@@ -107,6 +110,24 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     assert harness.stages(ch.run)[0]["stage"] == "untrained"  # chapter 09 finds it
     recorded = harness.recorded_average(ch.run, ch.chapter.id, "untrained", 0)
     assert recorded == pytest.approx(result["average"]["0"], abs=0.01)
+    # the yardsticks: ci's pairs per grammar task (fewer where a feature has fewer), out of the average
+    y = result["yardsticks"]
+    track = y["grammar"]
+    assert set(track["features"]) == {"person", "number", "gender"}
+    assert all(0 < f["pairs"] <= 24 for f in track["features"].values())
+    assert track["pairs"] == sum(f["pairs"] for f in track["features"].values())
+    assert 0 <= track["accuracy"] <= 100 and 0 <= track["unigram"] <= 100
+    assert "pl_agreement_number" not in {r["task"] for r in result["rows"]}
+    # bits per byte: all four documents fit ci's 6,000 bytes; an untrained model is near log2(vocabulary) bits a
+    # token, so above a bit per byte
+    assert y["bits"]["documents"] == 4 and y["bits"]["bytes"] == 4 * len(TEXT[0].encode())
+    assert 1 < y["bits"]["bits_per_byte"] < 20
+    assert figures.get(ch.run, ch.chapter.id, harness.bits_name("untrained")) == pytest.approx(
+        y["bits"]["bits_per_byte"], abs=1e-4)
+    assert figures.get(ch.run, ch.chapter.id, harness.grammar_name("untrained", "accuracy")) == pytest.approx(
+        track["accuracy"], abs=0.01)
+    table = harness.yardstick_table(result)
+    assert list(table.index) == ["untrained"] and table.loc["untrained", "bits/byte"] == y["bits"]["bits_per_byte"]
 
 
 @pytest.mark.slow
@@ -118,18 +139,22 @@ def test_chapter_09_reuses_what_a_chapter_scored_on_the_same_weights(tmp_path, m
 
     run = str(tmp_path / "runs")
     first = harness.evaluate(bielik.start("06", scale="ci", run_dir=run), model_dir, "dpo-p", tasks=["dyk"],
-                             shots=(0,), limit=6)
+                             shots=(0,), limit=6, unigram_texts=UNIGRAM)
     copy = shutil.copytree(model_dir, tmp_path / "copy")  # chapter 06 evaluates dpo-p/ and hands on model/
     ch = bielik.start("09", scale="ci", run_dir=run)
-    again = harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0, 5), limit=6, reuse=True)
+    again = harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0, 5), limit=6, reuse=True,
+                             unigram_texts=UNIGRAM)
     assert again["reused_shots"] == [0] and again["fingerprint"] == first["fingerprint"]
+    assert again["reused_yardsticks"] and again["yardsticks"] == first["yardsticks"]
     assert [r for r in again["rows"] if r["shots"] == 0] == first["rows"]
     assert {r["shots"] for r in again["rows"]} == {0, 5}
     # other documents, or other weights: scored afresh
-    assert harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0,), limit=5, reuse=True)["reused_shots"] == []
+    assert harness.evaluate(ch, copy, "dpo-p", tasks=["dyk"], shots=(0,), limit=5, reuse=True,
+                            unigram_texts=UNIGRAM)["reused_shots"] == []
     other = save_model(new_model(mistral_config(first_vocab(model_dir), 256, 256, 1, 4, 2, 256), seed=1),
                        tmp_path / "other", load_tokenizer(model_dir))
-    assert harness.evaluate(ch, other, "x", tasks=["dyk"], shots=(0,), limit=6, reuse=True)["reused_shots"] == []
+    fresh = harness.evaluate(ch, other, "x", tasks=["dyk"], shots=(0,), limit=6, reuse=True, unigram_texts=UNIGRAM)
+    assert fresh["reused_shots"] == [] and not fresh["reused_yardsticks"]
 
 
 def first_vocab(model_dir):
@@ -154,7 +179,8 @@ def test_a_broken_task_file_stops_the_harness_with_its_name(tmp_path, model_dir)
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     with pytest.raises(DataError, match=r"klej_dyk/dev.tsv.gz, line 3"):
-        harness.evaluate(ch, model_dir, "x", tasks=["dyk"], shots=(0,), limit=4, data_dir=tmp_path)
+        harness.evaluate(ch, model_dir, "x", tasks=["dyk"], shots=(0,), limit=4, data_dir=tmp_path,
+                         unigram_texts=UNIGRAM)
 
 
 def test_training_data_leaves_out_the_evaluation_questions():

@@ -1,5 +1,6 @@
 """The claims ledger (bielik.report.ledger): verdicts computed from recorded figures, against hand-set values."""
 from bielik.book import figures
+from bielik.evaluation import harness
 from bielik.report import ledger
 
 
@@ -13,7 +14,18 @@ def test_nothing_recorded_is_not_run_yet(tmp_path):
     assert len(rows) == len(ledger.CLAIMS) and {r["verdict"] for r in rows} == {ledger.NOT_RUN}
 
 
-def test_dpop_claim_reads_the_held_out_chosen_change(tmp_path):
+def test_every_row_says_what_decided_it(tmp_path):
+    assert {r["decided by"] for r in ledger.verdicts(tmp_path)} <= {
+        ledger.HARNESS, ledger.BITS, ledger.LOSS, ledger.OTHER, "held-out log-probabilities"}
+
+
+def test_the_classifier_claim_is_not_testable_on_our_own_labels(tmp_path):
+    figures.record(tmp_path, "01_data", "test_accuracy", 0.97)
+    ours, verdict = _verdict(tmp_path, "The XGBoost")
+    assert verdict == ledger.UNTESTABLE and "0.970 on our rule-and-damage labels" in ours
+
+
+def test_dpop_claim_is_the_contrast_with_plain_dpo(tmp_path):
     figures.record(tmp_path, "06_dpo", "dpo: chosen log-prob change", -6.1, "nats")
     figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", 1.7, "nats")
     ours, verdict = _verdict(tmp_path, "DPO-P keeps")
@@ -22,32 +34,65 @@ def test_dpop_claim_reads_the_held_out_chosen_change(tmp_path):
     assert _verdict(tmp_path, "DPO-P keeps")[1] == ledger.SUPPORTED
     figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", -3.0, "nats")  # fell, if less than DPO's
     assert _verdict(tmp_path, "DPO-P keeps")[1] == ledger.NOT_SUPPORTED
+    figures.record(tmp_path, "06_dpo", "dpo: chosen log-prob change", 0.2, "nats")  # DPO did not lower it either
+    ours, verdict = _verdict(tmp_path, "DPO-P keeps")
+    assert verdict == ledger.UNTESTABLE and "plain DPO did not lower it" in ours
 
 
 def test_merge_claim_allows_the_noise_of_the_harness(tmp_path):
-    figures.record(tmp_path, "07_merging", "best component: harness average, 0-shot", -10.0)
-    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", -11.5)
+    figures.record(tmp_path, "07_merging", "best component: harness average, 0-shot", 10.0)
+    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", 8.5)
     assert _verdict(tmp_path, "A linear merge")[1] == ledger.SUPPORTED
-    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", -12.5)
+    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", 7.5)
+    assert _verdict(tmp_path, "A linear merge")[1] == ledger.NOT_SUPPORTED
+
+
+def test_merge_of_parts_at_the_baseline_is_judged_on_bits_per_byte(tmp_path):
+    figures.record(tmp_path, "07_merging", "best component: harness average, 0-shot", -10.0)
+    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", 30.0)  # not read: no skill to merge
+    figures.record(tmp_path, "07_merging", "best component: bits per byte", 2.40)
+    figures.record(tmp_path, "07_merging", harness.bits_name("merged"), 2.405)
+    row = next(r for r in ledger.verdicts(tmp_path) if r["claim"].startswith("A linear merge"))
+    assert row["verdict"] == ledger.SUPPORTED and row["decided by"] == ledger.BITS
+    assert "merged 2.4050 vs best part 2.4000 bits/byte" in row["ours"]
+    figures.record(tmp_path, "07_merging", harness.bits_name("merged"), 2.43)
     assert _verdict(tmp_path, "A linear merge")[1] == ledger.NOT_SUPPORTED
 
 
 def test_pipeline_claim_takes_the_latest_stage(tmp_path):
-    figures.record(tmp_path, "04_pretraining", "pretrained: harness average, 0-shot", -9.2)
-    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", -13.4)
+    figures.record(tmp_path, "04_pretraining", "pretrained: harness average, 0-shot", 9.2)
+    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", 5.0)
     ours, verdict = _verdict(tmp_path, "Post-training")
     assert verdict == ledger.NOT_SUPPORTED and ours.startswith("-4.2")
-    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", -5.0)
+    figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", 13.4)
     ours, verdict = _verdict(tmp_path, "Post-training")
     assert verdict == ledger.SUPPORTED and ours.startswith("+4.2")
 
 
-def test_retention_needs_a_16_bit_score_above_the_baseline(tmp_path):
+def test_pipeline_claim_counts_a_score_below_the_baseline_as_the_baseline(tmp_path):
+    figures.record(tmp_path, "04_pretraining", "pretrained: harness average, 0-shot", -21.0)
+    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", -13.0)  # moved, but no skill
+    ours, verdict = _verdict(tmp_path, "Post-training")
+    assert verdict == ledger.UNTESTABLE and "below the constant answer" in ours
+    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", 10.0)  # from "0", not from -21
+    ours, verdict = _verdict(tmp_path, "Post-training")
+    assert verdict == ledger.SUPPORTED and ours.startswith("+10.0")
+
+
+def test_retention_above_the_baseline_reads_the_score(tmp_path):
     figures.record(tmp_path, "08_quantization", "Q4_K_M: % of the 16-bit score", 98.5, "%")
-    figures.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", -12.7)
-    ours, verdict = _verdict(tmp_path, "Q4_K_M keeps")
-    assert verdict == ledger.UNTESTABLE and "at or below the baseline" in ours
     figures.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", 30.0)
     assert _verdict(tmp_path, "Q4_K_M keeps")[1] == ledger.SUPPORTED
     figures.record(tmp_path, "08_quantization", "Q4_K_M: % of the 16-bit score", 90.0, "%")
     assert _verdict(tmp_path, "Q4_K_M keeps")[1] == ledger.NOT_SUPPORTED
+
+
+def test_retention_at_the_baseline_reads_bits_per_byte(tmp_path):
+    figures.record(tmp_path, "08_quantization", "Q8_0: % of the 16-bit score", 80.0, "%")  # not read
+    figures.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", -12.7)
+    figures.record(tmp_path, "08_quantization", harness.bits_name("f16"), 2.50)
+    figures.record(tmp_path, "08_quantization", harness.bits_name("Q8_0"), 2.51)  # 99.6% of F16's
+    row = next(r for r in ledger.verdicts(tmp_path) if r["claim"].startswith("Q8_0 keeps"))
+    assert row["verdict"] == ledger.SUPPORTED and row["decided by"] == ledger.BITS and row["ours"].startswith("99.6%")
+    figures.record(tmp_path, "08_quantization", harness.bits_name("Q8_0"), 2.60)  # 96.2%: below 100.1 - 2
+    assert _verdict(tmp_path, "Q8_0 keeps")[1] == ledger.NOT_SUPPORTED

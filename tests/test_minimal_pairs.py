@@ -7,7 +7,6 @@ import pytest
 
 from bielik.data.readers import DataError
 from bielik.evaluation import minimal_pairs as mp
-from bielik.evaluation import polish_tasks
 
 from conftest import ROOT
 
@@ -249,14 +248,6 @@ def test_unigram_baseline_by_hand():
     assert mp.unigram_accuracy([{"feature": "number", "good": "d", "bad": "b b"}], tok, counts)["accuracy"] == 1.0
 
 
-def test_normalised_is_the_leaderboards_formula():
-    assert mp.normalised(0.75, 0.5) == pytest.approx(50.0)
-    assert mp.normalised(0.8, 0.8) == 0.0
-    assert mp.normalised(0.6, 0.8) == pytest.approx(-100.0)
-    for acc, b in [(0.6, 0.8), (0.52, 0.5), (1.0, 0.368)]:  # the same formula as the leaderboard's
-        assert mp.normalised(acc, b) == pytest.approx(polish_tasks.normalise(acc, b))
-
-
 def test_pairs_are_written_and_read_back(tmp_path, snippet):
     pairs = mp.agreement_pairs(snippet)
     path = mp.write_jsonl(pairs, tmp_path / "pairs" / "agreement.jsonl")
@@ -284,16 +275,14 @@ def test_the_pud_treebank_gives_hundreds_of_sound_pairs(pud):
                      ("gender", "napisał", "napisała")}
 
 
-def test_the_task_file_parses_with_lm_eval_and_scores_each_whole_sentence(monkeypatch, snippet):
-    from bielik.evaluation import harness
+def test_a_track_task_scores_each_whole_sentence_without_a_prompt(monkeypatch, snippet):
+    from bielik.evaluation import grammar, harness
 
-    pairs = mp.agreement_pairs(snippet)
-    monkeypatch.setattr(polish_tasks, "docs", lambda name, data_dir: (pairs, []))
-    task = harness.task_manager().load(["pl_agreement"])["tasks"]["pl_agreement"]
-    assert task.config.num_fewshot == 0 and task.config.output_type == "multiple_choice"
+    pairs = [p for p in mp.agreement_pairs(snippet) if p["feature"] == "person"]
+    monkeypatch.setattr(grammar, "docs", lambda name, data_dir: pairs)
+    task = harness.task_manager().load(["pl_agreement_person"])["tasks"]["pl_agreement_person"]
     assert [m for m in task._metric_fn_list] == ["acc"]
     doc = task.test_docs()[0]
-    assert task.doc_to_text(doc) == "" and task.doc_to_target(doc) == 0
-    assert task.doc_to_choice(doc) == ["Kot śpi.", "Kot śpię."]
-    requests = task.construct_requests(doc, "", metadata=("pl_agreement", 0, 1))
+    assert task.doc_to_target(doc) == 0 and task.doc_to_choice(doc) == ["Kot śpi.", "Kot śpię."]
+    requests = task.construct_requests(doc, "", metadata=("pl_agreement_person", 0, 1))
     assert [r.args for r in requests] == [("", "Kot śpi."), ("", "Kot śpię.")]

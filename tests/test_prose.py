@@ -78,3 +78,8 @@ def test_no_measurement_is_typed_into_a_chapter(chapter):
                        f"report's (bielik/report/paper.py) or a preset: {typed}. Compute the sentence in a cell "
                        f"(bielik.book.prose), or add a fact of the report to paper.py")
 
+
+
+def test_the_noise_of_a_gap_between_two_accuracies_by_hand():
+    # p = 0.5 on 100 items: se 0.05; the difference of two such has se 0.05 x sqrt 2; twice that is 0.1414
+    assert prose.gap_noise(0.5, 100) == pytest.approx(0.141421, abs=1e-6)

@@ -31,6 +31,12 @@ def binomial_se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
 
 
+def gap_noise(p: float, n: int) -> float:
+    """Twice the standard error of the difference of two independent proportions near p, each measured on n items:
+    two accuracies closer than this are within the noise of the measurement."""
+    return 2 * math.sqrt(2) * binomial_se(p, n)
+
+
 def auc_se(auc: float, n_positive: int, n_negative: int) -> float:
     """The standard error of an AUC from its value and the two class sizes (Hanley and McNeil 1982)."""
     if not (n_positive and n_negative and math.isfinite(auc)):

@@ -194,6 +194,16 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
     },
 }
 
+# What every scored stage is also measured on, beside the leaderboard's tasks (bielik.evaluation.grammar):
+# grammar_pairs, the minimal pairs scored per grammar task (0 = all the treebanks give); heldout_bytes, the UTF-8
+# bytes of held-out Polish text that bits per byte is measured on.
+YARDSTICKS = {
+    "ci": {"grammar_pairs": 24, "heldout_bytes": 6_000},
+    "tiny": {"grammar_pairs": 200, "heldout_bytes": 30_000},
+    "small": {"grammar_pairs": 0, "heldout_bytes": 2_000_000},
+    "full": {"grammar_pairs": 0, "heldout_bytes": 20_000_000},
+}
+
 # Parameters every chapter has, besides its own.
 COMMON = ("scale", "run_dir", "seed")
 

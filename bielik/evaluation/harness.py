@@ -1,11 +1,14 @@
 """Score a model on the Polish tasks through EleutherAI's lm-evaluation-harness: the one call chapters 04-09 make.
 
 `evaluate(ch, model_dir, stage)` runs the task YAMLs of bielik/evaluation/tasks/ (0- and 5-shot), normalises each score to
-its baseline as the Open PL LLM Leaderboard does, adds the held-out Polish perplexity, and writes it all to
-runs/<scale>/<chapter>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's metrics.
+its baseline as the Open PL LLM Leaderboard does, adds the yardsticks a small model can move (the grammar track
+and bits per byte, `grammar`, kept out of the leaderboard average) and the held-out Polish perplexity, and writes
+it all to runs/<scale>/<chapter>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's
+metrics, under the names `average_name`, `grammar_name` and `bits_name` give.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -13,10 +16,28 @@ from pathlib import Path
 
 from bielik.book import figures
 from bielik.book.artifacts import read_json, write_json
-from bielik.evaluation import polish_tasks
+from bielik.book.scales import YARDSTICKS
+from bielik.evaluation import grammar, polish_tasks
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 EVAL_DIR = "eval"  # runs/<scale>/<chapter>/eval/<stage>.json
+ALL_TASKS = [*polish_tasks.TASKS, *grammar.TRACK, grammar.HELDOUT_TASK]
+
+
+def average_name(stage: str, shots: int) -> str:
+    """The recorded figure of a stage's leaderboard average (normalised points)."""
+    return f"{stage}: harness average, {shots}-shot"
+
+
+def grammar_name(stage: str, what: str = "normalised") -> str:
+    """The recorded figure of a stage's grammar track: "accuracy" (%), "unigram" (%) or "normalised" (points
+    above the unigram baseline)."""
+    return f"{stage}: grammar track, {what}"
+
+
+def bits_name(stage: str) -> str:
+    """The recorded figure of a stage's bits per byte on held-out Polish text."""
+    return f"{stage}: bits per byte"
 
 
 def _quiet() -> None:
@@ -25,11 +46,13 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def task_manager(data_dir: Path | None = None):
+def task_manager(data_dir: Path | None = None, heldout: Path | None = None, pairs: Path | None = None):
+    """lm-eval's TaskManager over our task folder; `data_dir`, `heldout` (the pl_heldout documents) and `pairs`
+    (the grammar track's chosen pairs) reach the tasks' data hook through its metadata."""
     from lm_eval.tasks import TaskManager
 
     _quiet()
-    meta = {"data_dir": str(data_dir)} if data_dir else None
+    meta = {k: str(v) for k, v in (("data_dir", data_dir), ("heldout", heldout), ("pairs", pairs)) if v} or None
     # only our folder: indexing the harness's thousands of built-in tasks takes seconds and they read the Hub
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
 
@@ -57,15 +80,18 @@ def lm_for(model, tok, batch_size: int = 16, calls: type | None = None):
 
 
 def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | None = None,
-              data_dir: Path | None = None, seed: int = 0) -> dict:
-    """lm-eval's simple_evaluate on our tasks; returns its `results` section (task -> metric -> value)."""
+              data_dir: Path | None = None, seed: int = 0, heldout: Path | None = None,
+              pairs: Path | None = None) -> dict:
+    """lm-eval's simple_evaluate on our tasks (default: the leaderboard's); returns its `results` section
+    (task -> metric -> value)."""
     from lm_eval import simple_evaluate
 
     tasks = list(tasks or polish_tasks.TASKS)
-    unknown = [t for t in tasks if t not in polish_tasks.TASKS]
+    unknown = [t for t in tasks if t not in ALL_TASKS]
     if unknown:
-        raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(polish_tasks.TASKS)}")
-    out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit, task_manager=task_manager(data_dir),
+        raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(ALL_TASKS)}")
+    out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit,
+                          task_manager=task_manager(data_dir, heldout, pairs),
                           log_samples=False, bootstrap_iters=0, random_seed=seed, numpy_random_seed=seed,
                           torch_random_seed=seed, fewshot_random_seed=seed)
     return out["results"]
@@ -99,6 +125,59 @@ def heldout_perplexity(model, tok, texts: list[str], context: int, rows: int) ->
     return math.exp(mean_loss(model, heldout_rows(tok, texts, context, rows)))
 
 
+def yardstick_plan(ch, tok, context: int, data_dir: Path, heldout_texts: list[str] | None,
+                   unigram_texts: list[str] | None = None) -> dict:
+    """What the grammar track and bits per byte will score at this scale (`scales.YARDSTICKS`), prepared in the
+    chapter's process: the pairs per task that fit the model's `context`, written to the file the track's tasks
+    read, their unigram baselines with `tok` counted on `unigram_texts` (default: chapter 01's Polish pretraining
+    text), and the held-out documents written to the file the pl_heldout task reads. JSON-able, so a child process
+    (llama.cpp) can run it."""
+    sizes = YARDSTICKS[ch.scale.name]
+    chosen, too_long = grammar.select(tok, data_dir, sizes["grammar_pairs"] or None, context - 1)
+    pairs, digest = grammar.write_pairs(chosen, ch.dir / EVAL_DIR / "grammar-pairs.jsonl")
+    plan = {"grammar_pairs": sizes["grammar_pairs"], "pairs": str(pairs), "pairs_digest": digest,
+            "too_long": too_long, "heldout": None, "text": None,
+            "unigram": grammar.unigram_baselines(tok, unigram_texts or grammar.pretraining_texts(ch), chosen)}
+    if heldout_texts:
+        sample = grammar.heldout_sample(heldout_texts, sizes["heldout_bytes"])
+        path, digest = grammar.write_heldout(sample, ch.dir / EVAL_DIR / "heldout-text.jsonl")
+        plan.update(heldout=str(path), text=digest, documents=len(sample),
+                    bytes=sum(len(t.encode()) for t in sample))
+    return plan
+
+
+def run_yardsticks(lm, plan: dict, data_dir: Path, seed: int) -> dict:
+    """lm-eval's results of the grammar track and, if the plan has held-out text, of pl_heldout."""
+    out = {"grammar": run_tasks(lm, list(grammar.TRACK), 0, None, data_dir, seed, pairs=plan["pairs"])}
+    if plan["heldout"]:
+        out["heldout"] = run_tasks(lm, [grammar.HELDOUT_TASK], 0, None, data_dir, seed, heldout=plan["heldout"])
+    return out
+
+
+def yardsticks(plan: dict, raw: dict) -> dict:
+    """A stage's grammar track (per feature and overall, against its unigram baseline) and bits per byte."""
+    out = {"grammar_pairs": plan["grammar_pairs"], "pairs_digest": plan["pairs_digest"],
+           "too_long": plan["too_long"], "grammar": grammar.track_result(raw["grammar"], plan["unigram"])}
+    if plan["heldout"]:
+        r = raw["heldout"][grammar.HELDOUT_TASK]
+        out["bits"] = {"bits_per_byte": r["bits_per_byte,none"], "byte_perplexity": r["byte_perplexity,none"],
+                       "word_perplexity": r["word_perplexity,none"], "documents": plan["documents"],
+                       "bytes": plan["bytes"], "text": plan["text"]}
+    return out
+
+
+def earlier_yardsticks(run: Path, fingerprint: str, seed: int, data_dir: Path, plan: dict) -> dict | None:
+    """The yardsticks an earlier evaluation in this run measured for the same weights, pairs and held-out text."""
+    for path in sorted(Path(run).glob(f"*/{EVAL_DIR}/*.json")):
+        r = read_json(path)
+        y = r.get("yardsticks") or {}
+        if (r.get("fingerprint") == fingerprint and r.get("seed") == seed and r.get("data_dir") == str(data_dir)
+                and y.get("pairs_digest") == plan["pairs_digest"]
+                and (y.get("bits") or {}).get("text") == plan["text"]):
+            return y
+    return None
+
+
 def weights_fingerprint(model_dir) -> str:
     """sha256 of a model folder's safetensors files: the same weights, wherever they were copied to."""
     import hashlib
@@ -128,11 +207,13 @@ def earlier_rows(run: Path, fingerprint: str, limit: int | None, seed: int, data
 
 def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots: tuple[int, ...] = (0, 5),
              limit: int | None = None, heldout_texts: list[str] | None = None, heldout_rows: int = 16,
-             batch_size: int = 16, data_dir: Path | None = None, reuse: bool = False) -> dict:
+             batch_size: int = 16, data_dir: Path | None = None, reuse: bool = False,
+             unigram_texts: list[str] | None = None) -> dict:
     """Score the model in `model_dir` as `stage` (e.g. "pretrained", "sft"): every task at every shot count,
-    the normalised averages and the held-out perplexity. Records them and returns the stage's result. With
-    `reuse`, a shot count that an earlier chapter of the run scored on the same weights (same documents, seed and
-    every task) is taken from there instead of run again."""
+    the normalised averages, the grammar track, and with `heldout_texts` bits per byte and the held-out
+    perplexity. Records them and returns the stage's result. With `reuse`, a shot count (or the yardsticks) that an
+    earlier chapter of the run scored on the same weights (same documents, seed and every task) is taken from there
+    instead of run again."""
     from bielik.book.paths import repo_root
     from bielik.model.storage import load_model, load_tokenizer
 
@@ -150,37 +231,50 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
             reused.append(k)
         else:
             rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
+    plan = yardstick_plan(ch, tok, lm.max_length, data_dir, heldout_texts, unigram_texts)
+    found = earlier_yardsticks(ch.run, fingerprint, ch.seed, data_dir, plan) if reuse else None
+    measured = found or yardsticks(plan, run_yardsticks(lm, plan, data_dir, ch.seed))
     perplexity = None
     if heldout_texts:
         context = min(getattr(model.config, "max_position_embeddings", 512), 512)
         perplexity = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
     return _finish(ch, stage, rows, shots, {"model": str(Path(model_dir)), "limit": limit, "fingerprint": fingerprint,
-                                            "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused},
+                                            "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused,
+                                            "yardsticks": measured, "reused_yardsticks": found is not None},
                    start, perplexity)
 
 
 def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | None = None,
                   shots: tuple[int, ...] = (0,), limit: int | None = None, batch_size: int = 16,
-                  data_dir: Path | None = None) -> dict:
-    """Score a GGUF file as `stage` on the same tasks, with lm-eval's own request handling and llama.cpp computing
-    every forward pass and generated token (`bielik.deploy.llama_cpp.GGUFCalls`), in a child process. `model_dir` is the
-    model folder the file was converted from: its tokenizer turns text into the same ids as for transformers."""
+                  data_dir: Path | None = None, heldout_texts: list[str] | None = None,
+                  unigram_texts: list[str] | None = None) -> dict:
+    """Score a GGUF file as `stage` on the same tasks and yardsticks, with lm-eval's own request handling and
+    llama.cpp computing every forward pass and generated token (`bielik.deploy.llama_cpp.GGUFCalls`), in a child
+    process. `model_dir` is the model folder the file was converted from: its tokenizer turns text into the same
+    ids as for transformers."""
     from bielik.book.paths import repo_root
     from bielik.deploy.llama_cpp import in_child
+    from bielik.model.storage import load_tokenizer
 
     data_dir = Path(data_dir or repo_root() / "data")
     start = time.perf_counter()
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    plan = yardstick_plan(ch, load_tokenizer(model_dir), config["max_position_embeddings"], data_dir, heldout_texts,
+                          unigram_texts)
     job = {"model": str(gguf_path), "model_dir": str(model_dir), "tasks": tasks, "shots": list(shots),
-           "limit": limit, "data_dir": str(data_dir), "seed": ch.seed, "batch_size": batch_size}
+           "limit": limit, "data_dir": str(data_dir), "seed": ch.seed, "batch_size": batch_size, "plan": plan}
     by_shot = in_child(job, "bielik.evaluation.harness:gguf_job")
     rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit)]
     return _finish(ch, stage, rows, shots, {"model": str(Path(gguf_path)), "limit": limit, "seed": ch.seed,
-                                            "data_dir": str(data_dir), "reused_shots": []}, start, None)
+                                            "data_dir": str(data_dir), "reused_shots": [],
+                                            "yardsticks": yardsticks(plan, by_shot["yardsticks"]),
+                                            "reused_yardsticks": False}, start, None)
 
 
 def gguf_job(job: dict) -> dict:
-    """The child's side of `evaluate_gguf`: lm-eval's `results` for each shot count ({"0": ...}), with HFLM's
-    request handling and llama.cpp (`GGUFCalls`) computing the logits."""
+    """The child's side of `evaluate_gguf`: lm-eval's `results` for each shot count ({"0": ...}) and of the
+    yardsticks ({"yardsticks": ...}), with HFLM's request handling and llama.cpp (`GGUFCalls`) computing the
+    logits."""
     from bielik.book.session import go_offline
     from bielik.deploy.llama_cpp import GGUFCalls, open_gguf
     from bielik.model.storage import load_model, load_tokenizer
@@ -190,8 +284,9 @@ def gguf_job(job: dict) -> dict:
     context = model.config.max_position_embeddings
     calls = type("Calls", (GGUFCalls,), {"llama": open_gguf(job["model"], context)})
     lm = lm_for(model, load_tokenizer(job["model_dir"]), job["batch_size"], calls=calls)
-    return {str(k): run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"])
-            for k in job["shots"]}
+    out = {str(k): run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"])
+           for k in job["shots"]}
+    return {**out, "yardsticks": run_yardsticks(lm, job["plan"], Path(job["data_dir"]), job["seed"])}
 
 
 def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, perplexity: float | None) -> dict:
@@ -205,7 +300,16 @@ def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, 
         result["perplexity"] = perplexity
     write_json(ch.dir / EVAL_DIR / f"{stage}.json", result)
     for k, v in averages.items():
-        ch.record(f"{stage}: harness average, {k}-shot", round(v, 2), "normalised points")
+        ch.record(average_name(stage, k), round(v, 2), "normalised points")
+    track = about["yardsticks"]["grammar"]
+    ch.record(grammar_name(stage, "accuracy"), round(track["accuracy"], 2), "%", note=f"{track['pairs']} pairs")
+    ch.record(grammar_name(stage, "unigram"), round(track["unigram"], 2), "%", note="a unigram model, same tokenizer")
+    if track["normalised"] is not None:
+        ch.record(grammar_name(stage), round(track["normalised"], 2), "points above the unigram baseline")
+    if "bits" in about["yardsticks"]:
+        bits = about["yardsticks"]["bits"]
+        ch.record(bits_name(stage), round(bits["bits_per_byte"], 4), "bits/byte",
+                  note=f"{bits['bytes']:,} bytes of held-out Polish text")
     if perplexity is not None:
         ch.record(f"{stage}: held-out Polish perplexity", round(perplexity, 2))
     return result
@@ -248,4 +352,22 @@ def pivot(results: list[dict] | dict, values: str = "normalised", shots: int | N
 
 
 def recorded_average(run: Path, chapter: str, stage: str, shots: int) -> float:
-    return figures.get(run, chapter, f"{stage}: harness average, {shots}-shot")
+    return figures.get(run, chapter, average_name(stage, shots))
+
+
+def yardstick_table(results: list[dict] | dict):
+    """Stage x yardstick table: the grammar track's accuracy per feature and overall, its unigram baseline and
+    normalised score, and bits per byte (pandas)."""
+    import pandas as pd
+
+    rows = {}
+    for res in [results] if isinstance(results, dict) else results:
+        y = res.get("yardsticks")
+        if y is None:  # scored before the yardsticks existed: rerun its chapter to fill the row
+            continue
+        g = y["grammar"]
+        row = {f"{f} (%)": v["accuracy"] for f, v in g["features"].items()}
+        row |= {"all pairs (%)": g["accuracy"], "unigram (%)": g["unigram"], "normalised": g["normalised"],
+                "bits/byte": (y.get("bits") or {}).get("bits_per_byte")}
+        rows[res["stage"]] = row
+    return pd.DataFrame(rows).T.astype(float)

@@ -331,6 +331,20 @@ def balanced(pairs: list[dict], seed: int = 0) -> tuple[list[dict], dict[str, in
     return [p for i, p in enumerate(pairs) if i in keep], dropped
 
 
+def interleaved(pairs: list[dict], seed: int = 0) -> list[dict]:
+    """The pairs of each feature in an order whose every prefix is as balanced as the whole: each direction's
+    pairs shuffled, then taken in turn (sg->pl, pl->sg, sg->pl, ...). The harness's `limit` scores the first N
+    pairs, so a capped run keeps the balance that `balanced` made."""
+    rng, out = random.Random(seed), []
+    for feature in FEATURES:
+        groups = [[p for p in pairs if p["feature"] == feature and p["direction"] == d]
+                  for d in sorted({p["direction"] for p in pairs if p["feature"] == feature})]
+        for g in groups:
+            rng.shuffle(g)
+        out += [g[i] for i in range(max(map(len, groups), default=0)) for g in groups if i < len(g)]
+    return out
+
+
 def counts_by(pairs: list[dict]) -> dict[str, int]:
     """How many pairs per "feature direction", sorted."""
     return dict(sorted(Counter(f"{p['feature']} {p['direction']}" for p in pairs).items()))
@@ -366,12 +380,6 @@ def unigram_accuracy(pairs: list[dict], tokenizer, counts: dict[int, int]) -> di
     return {"accuracy": sum(every) / len(every) if every else float("nan"), "pairs": len(every),
             "features": {f: {"accuracy": sum(right[f]) / len(right[f]), "pairs": len(right[f])}
                          for f in FEATURES if right.get(f)}}
-
-
-def normalised(acc: float, baseline: float) -> float:
-    """The accuracy in points above a baseline (0 = the baseline, 100 = perfect): the leaderboard's normalisation,
-    `polish_tasks.normalise`, written out rather than imported, since polish_tasks will read its docs from here."""
-    return 100 * (acc - baseline) / (1 - baseline)
 
 
 # --- files ---------------------------------------------------------------------------------------------------

@@ -7,16 +7,22 @@ from pathlib import Path
 
 import datasets
 
-from bielik.evaluation import polish_tasks
+from bielik.evaluation import grammar, polish_tasks
 
 
-def load(task, data_dir=None, **_):
-    """The task's test and few-shot splits; the YAML names the task in `dataset_kwargs`, and `data_dir` comes from
-    the TaskManager's metadata (other metadata, such as `version`, is ignored)."""
+def load(task, data_dir=None, heldout=None, pairs=None, **_):
+    """The task's test and few-shot splits; the YAML names the task in `dataset_kwargs`, and `data_dir`, and for
+    the harness's yardsticks the `pairs` and `heldout` files it chose, come from the TaskManager's metadata (other
+    metadata, such as `version`, is ignored). The grammar track and pl_heldout are 0-shot: no few-shot split."""
     if data_dir is None:
         from bielik.book.paths import repo_root
         data_dir = repo_root() / "data"
-    test, fewshot = polish_tasks.docs(task, Path(data_dir))
+    if task in grammar.TRACK:
+        test, fewshot = (grammar.chosen_docs(task, pairs) if pairs else grammar.docs(task, Path(data_dir))), []
+    elif task == grammar.HELDOUT_TASK:
+        test, fewshot = grammar.heldout_docs(heldout), []
+    else:
+        test, fewshot = polish_tasks.docs(task, Path(data_dir))
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(test),
                                  "fewshot": datasets.Dataset.from_list(fewshot)})
 

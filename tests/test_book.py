@@ -57,6 +57,7 @@ def test_every_claim_has_a_verdict_and_every_stage_its_yardsticks(book):
     root, _, _ = book
     rows = ledger.verdicts(root / "runs" / "ci")
     assert [r["claim"] for r in rows if r["verdict"] == ledger.NOT_RUN] == []
+    assert [r["claim"] for r in rows if "one seed" in r["ours"]] == []  # ci trains second seeds: spreads recorded
     for stage in harness.stages(root / "runs" / "ci"):
         assert stage["yardsticks"]["grammar"]["pairs"] > 0, stage["stage"]
         assert stage["yardsticks"]["bits"]["bits_per_byte"] > 0, stage["stage"]

@@ -113,7 +113,7 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
     # the yardsticks: ci's pairs per grammar task (fewer where a feature has fewer), out of the average
     y = result["yardsticks"]
     track = y["grammar"]
-    assert set(track["features"]) == {"person", "number", "gender"}
+    assert set(track["features"]) == {"person", "number", "gender", "correction"}
     assert all(0 < f["pairs"] <= 24 for f in track["features"].values())
     assert track["pairs"] == sum(f["pairs"] for f in track["features"].values())
     assert 0 <= track["accuracy"] <= 100 and 0 <= track["unigram"] <= 100

@@ -1,4 +1,6 @@
 """The claims ledger (bielik.report.ledger): verdicts computed from recorded figures, against hand-set values."""
+import pytest
+
 from bielik.book import figures
 from bielik.evaluation import harness
 from bielik.report import ledger
@@ -25,18 +27,59 @@ def test_the_classifier_claim_is_not_testable_on_our_own_labels(tmp_path):
     assert verdict == ledger.UNTESTABLE and "0.970 on our rule-and-damage labels" in ours
 
 
-def test_dpop_claim_is_the_contrast_with_plain_dpo(tmp_path):
+def test_dpop_claim_is_the_contrast_with_plain_dpo_beyond_the_seeds(tmp_path):
     figures.record(tmp_path, "06_dpo", "dpo: chosen log-prob change", -6.1, "nats")
     figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", 1.7, "nats")
     ours, verdict = _verdict(tmp_path, "DPO-P keeps")
-    assert verdict == ledger.SUPPORTED and "DPO-P +1.70, DPO -6.10" in ours
-    figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", -0.4, "nats")  # within the noise of zero
+    assert verdict == ledger.UNTESTABLE and "one seed" in ours  # no second seed: no measured noise
+    figures.record(tmp_path, "06_dpo", "dpo-p seed spread: chosen logp change", 0.3)
+    ours, verdict = _verdict(tmp_path, "DPO-P keeps")
+    assert verdict == ledger.SUPPORTED and "DPO-P +1.70, DPO -6.10" in ours and "spread 0.30" in ours
+    figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", -0.5, "nats")  # within twice the spread
     assert _verdict(tmp_path, "DPO-P keeps")[1] == ledger.SUPPORTED
     figures.record(tmp_path, "06_dpo", "dpo-p: chosen log-prob change", -3.0, "nats")  # fell, if less than DPO's
     assert _verdict(tmp_path, "DPO-P keeps")[1] == ledger.NOT_SUPPORTED
-    figures.record(tmp_path, "06_dpo", "dpo: chosen log-prob change", 0.2, "nats")  # DPO did not lower it either
+    figures.record(tmp_path, "06_dpo", "dpo: chosen log-prob change", -0.5, "nats")  # DPO did not lower it either
     ours, verdict = _verdict(tmp_path, "DPO-P keeps")
     assert verdict == ledger.UNTESTABLE and "plain DPO did not lower it" in ours
+
+
+@pytest.mark.parametrize("effect, verdict", [(-0.05, ledger.SUPPORTED), (-0.015, ledger.UNTESTABLE),
+                                             (0.015, ledger.UNTESTABLE), (0.05, ledger.NOT_SUPPORTED)])
+def test_gaps_of_chapter_04_are_judged_against_twice_the_seeds_spread(tmp_path, effect, verdict):
+    figures.record(tmp_path, "04_pretraining", "filtered_minus_unfiltered_pl", effect)
+    figures.record(tmp_path, "04_pretraining", "upscaled_minus_scratch_pl", effect)
+    figures.record(tmp_path, "04_pretraining", "seed_spread_pl", 0.01)
+    for claim in ("Training on quality-filtered", "Up-scaling beats"):
+        ours, got = _verdict(tmp_path, claim)
+        assert got == verdict and f"{effect:+.4f}" in ours and "spread of 0.0100" in ours
+
+
+def test_up_scaling_beating_scratch_on_unequal_compute_shows_nothing_but_losing_does(tmp_path):
+    figures.record(tmp_path, "04_pretraining", "seed_spread_pl", 0.01)
+    figures.record(tmp_path, "04_pretraining", "pretraining_tokens", 307_200)
+    figures.record(tmp_path, "03_upscaling", "base_pretraining_tokens", 512_000)
+    figures.record(tmp_path, "04_pretraining", "upscaled_minus_scratch_pl", -0.5)
+    ours, verdict = _verdict(tmp_path, "Up-scaling beats")
+    assert verdict == ledger.UNTESTABLE and "its base saw 512,000 tokens before these 307,200" in ours
+    figures.record(tmp_path, "04_pretraining", "upscaled_minus_scratch_pl", 0.5)  # worse, despite the base's tokens
+    assert _verdict(tmp_path, "Up-scaling beats")[1] == ledger.NOT_SUPPORTED
+
+
+def test_a_gap_without_a_second_seed_is_not_testable(tmp_path):
+    figures.record(tmp_path, "05_sft", "wicel minus ce: held-out answer loss", -0.5)
+    ours, verdict = _verdict(tmp_path, "WICEL helps")
+    assert verdict == ledger.UNTESTABLE and "one seed" in ours
+    figures.record(tmp_path, "05_sft", "ce seed spread: held-out answer loss", 0.1)
+    assert _verdict(tmp_path, "WICEL helps")[1] == ledger.SUPPORTED
+
+
+def test_the_start_after_stacking_is_worse_only_beyond_the_seeds_spread(tmp_path):
+    figures.record(tmp_path, "04_pretraining", "seed_spread_pl", 0.02)
+    figures.record(tmp_path, "04_pretraining", "upscaled_start_minus_base_pl", 0.3)
+    assert _verdict(tmp_path, "A stacked model")[1] == ledger.SUPPORTED
+    figures.record(tmp_path, "04_pretraining", "upscaled_start_minus_base_pl", 0.03)
+    assert _verdict(tmp_path, "A stacked model")[1] == ledger.UNTESTABLE
 
 
 def test_merge_claim_allows_the_noise_of_the_harness(tmp_path):
@@ -96,3 +139,17 @@ def test_retention_at_the_baseline_reads_bits_per_byte(tmp_path):
     assert row["verdict"] == ledger.SUPPORTED and row["decided by"] == ledger.BITS and row["ours"].startswith("99.6%")
     figures.record(tmp_path, "08_quantization", harness.bits_name("Q8_0"), 2.60)  # 96.2%: below 100.1 - 2
     assert _verdict(tmp_path, "Q8_0 keeps")[1] == ledger.NOT_SUPPORTED
+
+
+def test_recovery_needs_a_drop_beyond_the_seeds_noise_first(tmp_path):
+    figures.record(tmp_path, "04_pretraining", "seed_spread_pl", 0.02)
+    figures.record(tmp_path, "04_pretraining", "pretraining_tokens", 6144)
+    figures.record(tmp_path, "04_pretraining", "recovery_tokens_pl", 2048)
+    figures.record(tmp_path, "04_pretraining", "upscaled_start_minus_base_pl", 0.03)  # within twice the spread
+    ours, verdict = _verdict(tmp_path, "... and recovers")
+    assert verdict == ledger.UNTESTABLE and "nothing to recover from" in ours
+    figures.record(tmp_path, "04_pretraining", "upscaled_start_minus_base_pl", 0.3)
+    ours, verdict = _verdict(tmp_path, "... and recovers")
+    assert verdict == ledger.SUPPORTED and ours == "below its base after 2,048 of 6,144 tokens (33%)"
+    figures.record(tmp_path, "04_pretraining", "recovery_tokens_pl", -1)
+    assert _verdict(tmp_path, "... and recovers")[1] == ledger.NOT_SUPPORTED

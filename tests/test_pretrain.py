@@ -180,8 +180,27 @@ def test_a_run_says_how_long_its_saves_and_heldout_measurements_took(tmp_path):
                               save_steps=2)
     watch = heldout_callback({"held": _rows(4, seed=1)}, every=2, tokens_per_step=64)
     trainer = train(tiny_model(), _rows(), args, callbacks=[watch])
-    assert [p["step"] for p in watch.curve] == [0, 2, 4] and watch.seconds > 0
+    assert [p["step"] for p in watch.curve] == [0, 1, 2, 4] and watch.seconds > 0  # step 1: the early doubling
     assert trainer.save_seconds > 0 and type(trainer).save_seconds == 0.0  # per trainer, not shared by the class
+
+
+def test_early_measurements_double_until_the_regular_ones_take_over():
+    from types import SimpleNamespace
+
+    from bielik.training.curves import measure_every
+
+    class Model:
+        training = True
+
+        def train(self, mode):
+            self.training = mode
+
+    for early, expected in ((True, [0, 1, 2, 4, 8, 16, 24, 25]), (False, [0, 8, 16, 24, 25])):
+        cb = measure_every(lambda state, model: {}, every=8, early=early)
+        cb.on_train_begin(None, SimpleNamespace(global_step=0, max_steps=25), None, model=Model())
+        for step in range(1, 26):
+            cb.on_step_end(None, SimpleNamespace(global_step=step, max_steps=25), None, model=Model())
+        assert [p["step"] for p in cb.curve] == expected
 
 
 def test_unigram_loss_by_hand():

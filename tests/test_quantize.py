@@ -173,13 +173,20 @@ def test_the_harness_scores_a_gguf_file_like_its_model(model_dir, f16, tmp_path)
 
     folder, _ = model_dir
     ch = bielik.start("08", scale="ci", run_dir=str(tmp_path / "runs"))
-    hf = harness.evaluate(ch, folder, "f16-transformers", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6)
-    gg = harness.evaluate_gguf(ch, f16, folder, "f16", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6)
+    texts = {"heldout_texts": ["Ala ma kota, a kot ma Alę. Kot śpi na oknie."] * 3,
+             "unigram_texts": ["Kot śpi, a dzieci bawiły się w ogrodzie."] * 10}
+    hf = harness.evaluate(ch, folder, "f16-transformers", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6, **texts)
+    gg = harness.evaluate_gguf(ch, f16, folder, "f16", tasks=["dyk", "quiz_qa"], shots=(0,), limit=6, **texts)
     by = lambda r: {(x["task"], x["metric"]): x["score"] for x in r["rows"]}  # noqa: E731
     assert by(gg).keys() == by(hf).keys()
     for key, score in by(hf).items():  # 16-bit rounding may flip at most one near-tie of six documents
         assert abs(by(gg)[key] - score) <= 100 / 6 + 1e-6, key
     assert harness.recorded_average(ch.run, "08_quantization", "f16", 0) == pytest.approx(gg["average"]["0"], abs=0.01)
+    # the yardsticks through llama.cpp: the same pairs and text, the same bits per byte up to 16-bit rounding
+    hy, gy = hf["yardsticks"], gg["yardsticks"]
+    assert gy["pairs_digest"] == hy["pairs_digest"] and gy["grammar"]["pairs"] == hy["grammar"]["pairs"]
+    assert gy["bits"]["bits_per_byte"] == pytest.approx(hy["bits"]["bits_per_byte"], rel=0.01)
+    assert abs(gy["grammar"]["accuracy"] - hy["grammar"]["accuracy"]) <= 100 * 2 / hy["grammar"]["pairs"]
 
 
 @pytest.mark.slow

@@ -95,66 +95,72 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "context": 32768, "base_model": "mistralai/Mistral-7B-v0.2", "base_steps": 0, "batch_size": 1,
                  "lr": 0.0, "english_share": 0.8, "heldout_rows": 64, "bf16": True},
     },
-    # steps x batch_size x grad_accum x context is the token budget; bf16 "auto" measures both on this machine
+    # steps x batch_size x grad_accum x context is the token budget; bf16 "auto" measures both on this machine;
+    # seeds: runs of the main run in all (the others with seed + 1, ...), whose spread is the noise of every gap
     "04_pretraining": {
         "ci": {"context": 128, "steps": 12, "batch_size": 4, "grad_accum": 1, "lr": 2e-3, "min_lr_ratio": 0.45,
                "warmup": 2, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 8, "eval_every": 4,
-               "save_every": 6, "bf16": "auto", "baselines": True, "eval_limit": 8},
+               "save_every": 6, "bf16": "auto", "baselines": True, "eval_limit": 8, "seeds": 2},
         "tiny": {"context": 256, "steps": 150, "batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.45,
                  "warmup": 15, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 32, "eval_every": 25,
-                 "save_every": 50, "bf16": "auto", "baselines": True, "eval_limit": 100},
+                 "save_every": 50, "bf16": "auto", "baselines": True, "eval_limit": 100, "seeds": 2},
         "small": {"context": 1024, "steps": 20000, "batch_size": 16, "grad_accum": 8, "lr": 3e-4,
                   "min_lr_ratio": 0.45, "warmup": 500, "polish_share": 0.5, "instruction_share": 0.05,
                   "heldout_rows": 256, "eval_every": 1000, "save_every": 1000, "bf16": "auto", "baselines": True,
-                  "eval_limit": 1000},
+                  "eval_limit": 1000, "seeds": 2},
         # the report: 97,250 iterations x 128 sequences x 32,768 tokens, cosine 2e-5 -> 9e-6, warm-up 50, bf16;
         # batch_size is per GPU, and 16 nodes x 8 GPUs make the global batch of 128 (bielik/launch/)
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
                  "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False,
-                 "eval_limit": 0},
+                 "eval_limit": 0, "seeds": 1},
     },
     # train_examples: instruction examples trained on (0 = all); low_quality_share: the share of them damaged for
     # the ablation; variants: which of ce, wicel, wicel_alr to train (the last one listed is kept for chapter 06);
-    # weighting: WICEL's denominator, "tokens" (ALLaMo's default) or "weights" (OpenChat style)
+    # weighting: WICEL's denominator, "tokens" (ALLaMo's default) or "weights" (OpenChat style); seeds: runs of
+    # plain CE in all, whose spread is the noise of WICEL minus CE
     "05_sft": {
         "ci": {"context": 128, "train_examples": 40, "heldout_examples": 16, "epochs": 1, "batch_size": 4,
                "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.0857, "warmup": 1, "low_quality_share": 0.3,
-               "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 8, "bf16": "auto"},
+               "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 8, "bf16": "auto",
+               "seeds": 2},
         "tiny": {"context": 256, "train_examples": 600, "heldout_examples": 120, "epochs": 2, "batch_size": 8,
                  "grad_accum": 2, "lr": 5e-4, "min_lr_ratio": 0.0857, "warmup": 4, "low_quality_share": 0.3,
-                 "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 100, "bf16": "auto"},
+                 "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 100, "bf16": "auto",
+                 "seeds": 2},
         "small": {"context": 2048, "train_examples": 0, "heldout_examples": 500, "epochs": 3, "batch_size": 8,
                   "grad_accum": 16, "lr": 2e-5, "min_lr_ratio": 0.0857, "warmup": 50, "low_quality_share": 0.3,
-                  "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 1000, "bf16": "auto"},
+                  "variants": "ce,wicel,wicel_alr", "weighting": "tokens", "eval_limit": 1000, "bf16": "auto",
+                  "seeds": 2},
         # the report: cosine 7e-6 -> 6e-7, warm-up 50, 3 epochs, context 8,192, global batch 128 (local 1)
         "full": {"context": 8192, "train_examples": 0, "heldout_examples": 2000, "epochs": 3, "batch_size": 1,
                  "grad_accum": 1, "lr": 7e-6, "min_lr_ratio": 0.0857, "warmup": 50, "low_quality_share": 0.0,
-                 "variants": "wicel_alr", "weighting": "tokens", "eval_limit": 0, "bf16": True},
+                 "variants": "wicel_alr", "weighting": "tokens", "eval_limit": 0, "bf16": True, "seeds": 1},
     },
     # pairs_per_source: candidates read from each data/ source (0 = all); model_answers: quiz questions the SFT
     # model answers itself (its answer against the gold); context: max prompt + response tokens (longer pairs are
     # left out); train_pairs, heldout_pairs: 0 = all; lam: DPO-P's lambda; placement: inside or outside beta;
-    # phases: checkpoints kept for chapter 07; compare_dpo: also train plain DPO on the same pairs
+    # phases: checkpoints kept for chapter 07; compare_dpo: also train plain DPO on the same pairs; seeds: runs of
+    # DPO-P in all, whose spread is the noise of its held-out figures
     "06_dpo": {
         "ci": {"pairs_per_source": 20, "model_answers": 4, "context": 128, "train_pairs": 16, "heldout_pairs": 8,
                "epochs": 1, "batch_size": 4, "grad_accum": 1, "lr": 1e-3, "warmup": 1, "beta": 0.05, "lam": 2.5,
                "placement": "inside", "phases": 3, "save_every": 0, "compare_dpo": True, "eval_limit": 8,
-               "bf16": "auto"},
+               "bf16": "auto", "seeds": 2},
         "tiny": {"pairs_per_source": 300, "model_answers": 60, "context": 160, "train_pairs": 160,
                  "heldout_pairs": 100, "epochs": 2, "batch_size": 8, "grad_accum": 1, "lr": 2e-4, "warmup": 3,
                  "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 0, "compare_dpo": True,
-                 "eval_limit": 100, "bf16": "auto"},
+                 "eval_limit": 100, "bf16": "auto", "seeds": 2},
         "small": {"pairs_per_source": 0, "model_answers": 1000, "context": 1024, "train_pairs": 0,
                   "heldout_pairs": 500, "epochs": 2, "batch_size": 8, "grad_accum": 8, "lr": 5e-6, "warmup": 50,
                   "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 200,
-                  "compare_dpo": True, "eval_limit": 1000, "bf16": "auto"},
+                  "compare_dpo": True, "eval_limit": 1000, "bf16": "auto", "seeds": 2},
         # the report: beta 0.05, lambda 2.5, constant 7e-7 after 50 warm-up steps, 3,800 steps x 64 = 3.4 passes
         # over 72k pairs (global batch 64 = nodes x GPUs x batch_size x grad_accum, bielik/launch/)
         "full": {"pairs_per_source": 0, "model_answers": 5000, "context": 8192, "train_pairs": 0,
                  "heldout_pairs": 2000, "epochs": 3.4, "batch_size": 1, "grad_accum": 1, "lr": 7e-7, "warmup": 50,
                  "beta": 0.05, "lam": 2.5, "placement": "inside", "phases": 3, "save_every": 250,
-                 "compare_dpo": False, "eval_limit": 0, "bf16": True},
+                 "compare_dpo": False, "eval_limit": 0, "bf16": True, "seeds": 1},
     },
     # methods: comma-separated, of linear, ties and model_stock (linear, the report's choice, becomes the model);
     # density: the share of each task vector TIES keeps; eval_limit: documents per harness task (0 = all)
@@ -199,7 +205,7 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
 # bytes of held-out Polish text that bits per byte is measured on.
 YARDSTICKS = {
     "ci": {"grammar_pairs": 24, "heldout_bytes": 6_000},
-    "tiny": {"grammar_pairs": 200, "heldout_bytes": 30_000},
+    "tiny": {"grammar_pairs": 150, "heldout_bytes": 30_000},
     "small": {"grammar_pairs": 0, "heldout_bytes": 2_000_000},
     "full": {"grammar_pairs": 0, "heldout_bytes": 20_000_000},
 }

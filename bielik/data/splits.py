@@ -10,6 +10,16 @@ def stable_fraction(key: str, seed: object = 0) -> float:
     return int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "big") / 2 ** 64
 
 
+GEC_TRACK_SHARE = 0.3  # of the GEC data's documents: the grammar track's corrections, never trained on
+
+
+def gec_for_the_track(document_id) -> bool:
+    """Whether a document of the expert GEC data (polish_gec_ermlab) is kept for the grammar track's corrections
+    (bielik.evaluation.grammar), so that neither SFT (chapter 05) nor the preference pairs (chapter 06) train on
+    it. A fixed hash of the document, salted apart from every other split, the same at every seed."""
+    return stable_fraction(f"gec-track/{document_id}") < GEC_TRACK_SHARE
+
+
 def split_of(group: str, seed: int = 0, test: float = 0.15, val: float = 0.15) -> str:
     """train / val / test by a stable hash of the group: every chunk of one book lands in the same split."""
     h = stable_fraction(group, seed)

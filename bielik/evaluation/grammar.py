@@ -5,7 +5,10 @@ every stage scores near or below the constant answer and the claims that need ta
 them. Two measurements can move at that size:
 
 - **The grammar track**: subject-verb agreement minimal pairs (`minimal_pairs`), one lm-eval task per changed
-  feature (pl_agreement_person, _number, _gender), each scored by likelihood, 0-shot, with an empty context. Its
+  feature (pl_agreement_person, _number, _gender), and expert corrections (pl_corrections: a sentence of the
+  Ermlab GEC data as the experts corrected it against the sentence with its errors, from the documents that
+  `splits.gec_for_the_track` keeps away from chapters 05 and 06), each scored by likelihood, 0-shot, with an
+  empty context. Its
   baseline is not 50%: a model that knows only token frequencies prefers the sentence whose changed word is commoner,
   so each pair set is normalised against a unigram model with the stage's tokenizer, counted on the Polish
   pretraining text: normalised = 100 (acc - acc_unigram) / (1 - acc_unigram).
@@ -25,7 +28,8 @@ from pathlib import Path
 from bielik.book.artifacts import write_text
 from bielik.evaluation import minimal_pairs
 
-TRACK = {f"pl_agreement_{f}": f for f in minimal_pairs.FEATURES}  # lm-eval task -> the feature its pairs change
+# lm-eval task -> the phenomenon its pairs test
+TRACK = {**{f"pl_agreement_{f}": f for f in minimal_pairs.FEATURES}, "pl_corrections": "correction"}
 HELDOUT_TASK = "pl_heldout"  # bits per byte; its documents come from a file written per evaluation
 LICENCES = {"UD Polish PDB, dev": "CC BY-NC-SA 4.0", "UD Polish PUD, test": "CC BY-SA 4.0"}  # data/ud_polish/LICENSE-*
 UNIGRAM_CHARS = 20_000_000  # a unigram's counts settle long before this; the cap keeps `full` from counting 41M docs
@@ -38,11 +42,32 @@ def _agreement(data_dir: str) -> tuple[dict, ...]:
     return tuple(minimal_pairs.interleaved(pairs))
 
 
+@lru_cache(maxsize=2)
+def _corrections(data_dir: str) -> tuple[dict, ...]:
+    from bielik.data.readers import DataError, read_jsonl
+    from bielik.data.splits import gec_for_the_track
+
+    path, out = Path(data_dir) / "polish_gec_ermlab" / "human_expert_gec_dataset.jsonl.gz", []
+    for n, row in read_jsonl(path):
+        good, bad = row.get("correct"), row.get("incorrect")
+        if not isinstance(good, str) or not isinstance(bad, str) or "document_id" not in row:
+            raise DataError(f"{path}, line {n}: needs 'correct', 'incorrect' and 'document_id'")
+        if gec_for_the_track(row["document_id"]) and good.strip() and bad.strip() and good.strip() != bad.strip():
+            out.append({"id": f"gec-{row['document_id']}-{row.get('sentence_id', n)}", "source": "gec",
+                        "feature": "correction", "direction": "corrected->original", "good": good.strip(),
+                        "bad": bad.strip()})
+    return tuple(out)
+
+
 def docs(task: str, data_dir: Path) -> list[dict]:
-    """The pairs of one track task: balanced, in an order whose first N are balanced too (the harness's limit)."""
+    """The pairs of one track task. Agreement pairs are balanced, in an order whose first N are balanced too (the
+    harness's limit); corrections come in the file's order."""
     if task not in TRACK:
         raise KeyError(f"unknown grammar task {task!r}; the track's tasks are: {', '.join(TRACK)}")
-    return [p for p in _agreement(str(Path(data_dir).resolve())) if p["feature"] == TRACK[task]]
+    folder = str(Path(data_dir).resolve())
+    if TRACK[task] == "correction":
+        return list(_corrections(folder))
+    return [p for p in _agreement(folder) if p["feature"] == TRACK[task]]
 
 
 def pretraining_texts(ch) -> list[str]:

@@ -4,7 +4,7 @@
 its baseline as the Open PL LLM Leaderboard does, adds the yardsticks a small model can move (the grammar track
 and bits per byte, `grammar`, kept out of the leaderboard average) and the held-out Polish perplexity, and writes
 it all to runs/<scale>/<chapter>/eval/<stage>.json (chapter 09 reads every stage from there) and to the chapter's
-metrics, under the names `average_name`, `grammar_name` and `bits_name` give.
+metrics, under the names `bielik.report.figure_names` gives.
 """
 from __future__ import annotations
 
@@ -18,26 +18,15 @@ from bielik.book import figures
 from bielik.book.artifacts import read_json, write_json
 from bielik.book.scales import YARDSTICKS
 from bielik.evaluation import grammar, polish_tasks
+from bielik.report import figure_names
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 EVAL_DIR = "eval"  # runs/<scale>/<chapter>/eval/<stage>.json
 ALL_TASKS = [*polish_tasks.TASKS, *grammar.TRACK, grammar.HELDOUT_TASK]
 
 
-def average_name(stage: str, shots: int) -> str:
-    """The recorded figure of a stage's leaderboard average (normalised points)."""
-    return f"{stage}: harness average, {shots}-shot"
-
-
-def grammar_name(stage: str, what: str = "normalised") -> str:
-    """The recorded figure of a stage's grammar track: "accuracy" (%), "unigram" (%) or "normalised" (points
-    above the unigram baseline)."""
-    return f"{stage}: grammar track, {what}"
-
-
-def bits_name(stage: str) -> str:
-    """The recorded figure of a stage's bits per byte on held-out Polish text."""
-    return f"{stage}: bits per byte"
+# the names each scored stage records its figures under
+average_name, grammar_name, bits_name = figure_names.average, figure_names.grammar, figure_names.bits
 
 
 def _quiet() -> None:

@@ -31,7 +31,7 @@ import pandas as pd
 from bielik.data.instructions import quiz_qa
 from bielik.data.readers import DataError, dyk_eval_ids, read_dyk, read_jsonl, read_tsv
 from bielik.data.sampling import evenly, round_robin
-from bielik.data.splits import split_of, stable_fraction
+from bielik.data.splits import gec_for_the_track, split_of, stable_fraction
 
 # --- step 4: the rule-based judge ----------------------------------------------------------------
 
@@ -190,6 +190,8 @@ def gec(data_dir: Path) -> list[dict]:
         correct, wrong = _field(row, "correct", path, n, str), _field(row, "incorrect", path, n, str)
         lt = _field(row, "lt_predicted", path, n, (str, type(None)))
         if not wrong.strip():  # one blank row in the file: no sentence to correct
+            continue
+        if gec_for_the_track(row.get("document_id")):  # the grammar track's corrections: never trained on
             continue
         lt_changed = lt is not None and _norm(lt) != _norm(wrong)
         out.append({"id": f"gec/{row.get('document_id')}/{row.get('sentence_id', n)}", "source": "gec",

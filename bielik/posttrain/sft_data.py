@@ -32,7 +32,7 @@ from bielik.data.readers import (
     read_tsv,
 )
 from bielik.data.sampling import evenly
-from bielik.data.splits import split_of, stable_fraction
+from bielik.data.splits import gec_for_the_track, split_of, stable_fraction
 
 TIERS = {"human": 1.0, "verified": 0.7, "generated": 0.5}
 
@@ -183,6 +183,8 @@ def gec(data_dir: Path) -> list[dict]:
         wrong, right = row["incorrect"].strip(), row["correct"].strip()
         if not wrong and not right:
             continue  # one blank row in the file
+        if gec_for_the_track(row["document_id"]):  # the grammar track's corrections: never trained on
+            continue
         if not wrong or not right:
             raise DataError(f"{path}, line {n}: one of 'incorrect' and 'correct' is empty")
         answer = NO_ERRORS if wrong == right else right

@@ -189,11 +189,3 @@ def heldout_docs(path) -> list[dict]:
             raise DataError(f"{path}, line {n}: a held-out document needs a non-empty 'text'")
         rows.append({"text": row["text"]})
     return rows
-
-
-def bits_result(results: dict, texts: list[str]) -> dict:
-    """Bits per byte (and lm-eval's byte and word perplexities) of a stage, with the text it was measured on."""
-    r = results[HELDOUT_TASK]
-    return {"bits_per_byte": r["bits_per_byte,none"], "byte_perplexity": r["byte_perplexity,none"],
-            "word_perplexity": r["word_perplexity,none"], "documents": len(texts),
-            "bytes": sum(len(t.encode()) for t in texts)}

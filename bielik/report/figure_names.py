@@ -26,6 +26,25 @@ def seed_spread(lang: str = "pl") -> str:
     return f"seed_spread_{lang}"
 
 
+def seed_stage(stage: str, seed: int) -> str:
+    """The stage name a model trained again with another seed is scored under."""
+    return f"{stage}, seed {seed}"
+
+
+# the spreads of the pretrained model's scores over chapter 04's seeds: the noise of harness averages, bits per
+# byte and grammar accuracy wherever a claim compares two stages on them
+def average_spread() -> str:
+    return "pretrained seed spread: harness average, 0-shot"
+
+
+def bits_spread() -> str:
+    return "pretrained seed spread: bits per byte"
+
+
+def grammar_spread() -> str:
+    return "pretrained seed spread: grammar track, accuracy"
+
+
 # 05 · SFT
 WICEL_MINUS_CE = "wicel minus ce: held-out answer loss"
 

@@ -18,11 +18,9 @@ from bielik.report import figure_names
 
 SUPPORTED, NOT_SUPPORTED, UNTESTABLE, NOT_RUN = ("supported", "not supported", "not testable at this scale",
                                                  "not run yet")
-# Held-out losses and DPO-P's figures are judged against the spread that second seeds measured (chapters 04-06,
-# bielik.training.seeds): an effect counts when it is larger than twice that spread. Harness averages and bits per
-# byte have no second seed yet: their ties are typed.
-NOISE_POINTS = 2.0  # harness averages (normalised points) closer than this to each other are a tie at our sizes
-NOISE_BITS = 0.01  # bits per byte of held-out text: models closer than this are a tie
+# Every effect is judged against the spread that second seeds measured (chapters 04-06, bielik.training.seeds): it
+# counts when it is larger than twice that spread. Held-out losses and DPO-P's figures have their chapter's own
+# seeds; harness averages and bits per byte of any stage are judged against the pretrained model's seeds (chapter 04).
 HARNESS, BITS, LOSS, OTHER = "leaderboard tasks", "bits per byte", "held-out loss", "its own figure"
 
 
@@ -53,17 +51,10 @@ class Figures:
             raise Missing(str(e)) from None
 
 
-def at_baseline(score: float) -> bool:
-    """A normalised harness average no better than the constant answer: no task skill. Below it counts as at it."""
-    return score < NOISE_POINTS * 2
-
-
-def _delta(value: float, noise: float, unit: str, better_if_negative: bool = True) -> tuple[str, str]:
-    text = f"{value:+.3f} {unit}"
-    if abs(value) < noise:
-        return text + f" (within ±{noise})", UNTESTABLE
-    good = value < 0 if better_if_negative else value > 0
-    return text, SUPPORTED if good else NOT_SUPPORTED
+def at_baseline(score: float, noise: float | None) -> bool:
+    """A normalised harness average no better than the constant answer by more than twice the seeds' spread
+    (`noise`; none measured: by anything): no task skill. Below it counts as at it."""
+    return score <= 2 * (noise or 0.0)
 
 
 def optional(f: Figures, chapter: str, name: str) -> float | None:
@@ -90,6 +81,14 @@ def against_seeds(value: float, noise: float | None, unit: str, better_if_negati
 
 def _pretraining_noise(f: Figures) -> float | None:
     return optional(f, "04_pretraining", figure_names.seed_spread())
+
+
+def _points_noise(f: Figures) -> float | None:
+    return optional(f, "04_pretraining", figure_names.average_spread())
+
+
+def _bits_noise(f: Figures) -> float | None:
+    return optional(f, "04_pretraining", figure_names.bits_spread())
 
 
 def parameters(f: Figures):
@@ -153,12 +152,14 @@ def pipeline_raises_score(f: Figures):
             continue
     else:
         raise Missing("no post-training stage scored yet")
+    noise = _points_noise(f)
     text = f"{start:+.1f} -> {end:+.1f} ({stage})"
-    if at_baseline(start) and at_baseline(end):
+    if at_baseline(start, noise) and at_baseline(end, noise):
         # a move between two scores below the constant answer is no task skill at either end; the yardsticks a
         # small model can move (grammar, bits per byte) measure language, not the tasks this claim is about
         return text + ": both at or below the constant answer", UNTESTABLE
-    return _delta(max(end, 0) - max(start, 0), NOISE_POINTS, "points", better_if_negative=False)
+    moved, verdict = against_seeds(max(end, 0) - max(start, 0), noise, "points", better_if_negative=False)
+    return f"{text}: {moved}", verdict
 
 
 def dpop_keeps_chosen(f: Figures):
@@ -175,23 +176,32 @@ def dpop_keeps_chosen(f: Figures):
     return text, SUPPORTED if dpop >= -2 * noise else NOT_SUPPORTED
 
 
+def _at_least_as_good(text: str, loss: float, noise: float | None) -> tuple[str, str]:
+    """`loss`: how much worse the merge is than its best part (positive: worse); a tie within twice the seeds'
+    spread counts as "as good"."""
+    if noise is None:
+        return text + " (one seed: no measured noise)", UNTESTABLE
+    text += f", seeds' spread {noise:.4f}"
+    return text, SUPPORTED if loss <= 2 * noise else NOT_SUPPORTED
+
+
 def merge_as_good(f: Figures):
     best = f("07_merging", figure_names.BEST_PART_AVERAGE)
-    if at_baseline(best):
+    noise = _points_noise(f)
+    if at_baseline(best, noise):
         # parts without task skill: compare how well each models held-out Polish text instead
         merged, part = f("07_merging", figure_names.bits("merged")), f("07_merging", figure_names.BEST_PART_BITS)
         text = f"merged {merged:.4f} vs best part {part:.4f} bits/byte (the parts sit at the tasks' baselines)"
-        return text, SUPPORTED if merged - part < NOISE_BITS else NOT_SUPPORTED, BITS
+        return *_at_least_as_good(text, merged - part, _bits_noise(f)), BITS
     merged = f("07_merging", figure_names.average("merged", 0))
-    text = f"merged {merged:+.1f} vs best part {best:+.1f} points"
-    return text, SUPPORTED if merged - best > -NOISE_POINTS else NOT_SUPPORTED
+    return _at_least_as_good(f"merged {merged:+.1f} vs best part {best:+.1f} points", best - merged, noise)
 
 
 def _retention(fmt: str, paper: float):
     stage = fmt  # chapter 08 records a GGUF file under its format's name ("F16" as "f16")
 
     def judge(f: Figures):
-        if at_baseline(f("08_quantization", figure_names.average("f16", 0))):
+        if at_baseline(f("08_quantization", figure_names.average("f16", 0)), _points_noise(f)):
             # a 16-bit model no better than the constant answer has no task skill to keep or lose: judge the
             # same share on how well each file models held-out Polish text, bits/byte of F16 over the file's
             kept = 100 * f("08_quantization", figure_names.bits("f16")) / f("08_quantization", figure_names.bits(stage))

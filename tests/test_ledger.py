@@ -62,6 +62,12 @@ def test_up_scaling_beating_scratch_on_unequal_compute_shows_nothing_but_losing_
     figures.record(tmp_path, "04_pretraining", "upscaled_minus_scratch_pl", -0.5)
     ours, verdict = _verdict(tmp_path, "Up-scaling beats")
     assert verdict == ledger.UNTESTABLE and "its base saw 512,000 tokens before these 307,200" in ours
+    figures.record(tmp_path, "04_pretraining", "scratch_compute_share", 0.42)  # scratch_budget tokens
+    ours, verdict = _verdict(tmp_path, "Up-scaling beats")
+    assert verdict == ledger.UNTESTABLE and "scratch had 42% of the up-scaled model's total compute" in ours
+    figures.record(tmp_path, "04_pretraining", "scratch_compute_share", 1.003)  # scratch_budget compute
+    ours, verdict = _verdict(tmp_path, "Up-scaling beats")
+    assert verdict == ledger.SUPPORTED and "scratch had 100%" in ours
     figures.record(tmp_path, "04_pretraining", "upscaled_minus_scratch_pl", 0.5)  # worse, despite the base's tokens
     assert _verdict(tmp_path, "Up-scaling beats")[1] == ledger.NOT_SUPPORTED
 

@@ -212,3 +212,36 @@ def test_unigram_loss_by_hand():
     held = [{"input_ids": [3, 3, 2], "position_ids": [0, 0, 1], "segments": [0, 1, 1]}]
     # the first document's only token and the second's first token are not targets: only token 2 is
     assert abs(unigram_loss(train, held, 4) - (-math.log(2 / 8))) < 1e-9
+
+
+def test_equal_compute_steps_add_the_base_pretraining_in_the_trained_models_flops():
+    from bielik.training.throughput import equal_compute_steps, flops_per_token
+
+    # 10 steps of 100 tokens, plus a base that saw 1,000 tokens at half the FLOPs per token: 500 tokens' worth more
+    assert equal_compute_steps(10, 100, 1000, base_flops=3.0, flops=6.0) == 15
+    assert equal_compute_steps(10, 100, 1001, base_flops=3.0, flops=6.0) == 16  # a part step rounds up
+    assert flops_per_token(1000, 2, 8, 16) == 6 * 1000 + 12 * 2 * 8 * 16
+
+
+def test_the_scratch_control_gets_the_budget_it_asks_for():
+    from types import SimpleNamespace
+
+    from bielik.pretrain.continued import scratch_budget
+    from bielik.training.throughput import model_flops_per_token
+
+    model, base = tiny_model(), tiny_model()
+    base.model.layers = base.model.layers[:1]  # a shallower base, as before stacking
+    base.config.num_hidden_layers = 1
+    p = SimpleNamespace(steps=10, batch_size=2, grad_accum=1, context=8, scratch_budget="tokens")
+    c, c_base = model_flops_per_token(model, 8), model_flops_per_token(base, 8)
+    assert c_base < c
+    steps, share = scratch_budget(p, model, base, base_tokens=400)
+    assert steps == 10 and share == pytest.approx(10 * 16 * c / (400 * c_base + 10 * 16 * c))
+    p.scratch_budget = "compute"
+    steps, share = scratch_budget(p, model, base, base_tokens=400)
+    assert steps == 10 + math.ceil(400 * c_base / (c * 16)) and 1 <= share < 1 + 16 * c / (400 * c_base + 160 * c)
+    assert scratch_budget(SimpleNamespace(**{**vars(p), "scratch_budget": "tokens"}), model, None, None) == (10, None)
+    with pytest.raises(ValueError, match="from the hub use -p scratch_budget tokens"):
+        scratch_budget(p, model, None, None)
+    with pytest.raises(ValueError, match="scratch_budget must be tokens or compute"):
+        scratch_budget(SimpleNamespace(**{**vars(p), "scratch_budget": "flops"}), model, base, 400)

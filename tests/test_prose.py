@@ -22,6 +22,8 @@ def test_a_difference_is_judged_against_its_noise():
     assert prose.difference(0.95, 0.92, 0.02) == "higher" and prose.difference(0.89, 0.92, 0.02) == "lower"
     assert prose.difference(0.5, 0.9, 0.1, higher="above", lower="below") == "below"
     assert prose.difference(0.5, 0.9, float("nan")) == "within the noise"
+    assert prose.compared(0.95, 0.92, 0.02, "the report's") == "higher than the report's"
+    assert prose.compared(0.93, 0.92, 0.02, "it") == "within the noise of it"
 
 
 def test_standard_errors_by_hand():

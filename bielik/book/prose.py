@@ -55,6 +55,13 @@ def difference(a: float, b: float, noise: float, *, higher: str = "higher", lowe
     return higher if a > b else lower
 
 
+def compared(a: float, b: float, noise: float, what: str) -> str:
+    """`difference` as a phrase about b, named `what`: "higher than what", "lower than what" or "within the noise of
+    what"."""
+    d = difference(a, b, noise)
+    return f"{d} of {what}" if d == "within the noise" else f"{d} than {what}"
+
+
 def percent(x: float) -> str:
     """0.514 -> '51%'; below 1% and above 0, '<1%'."""
     return "<1%" if 0 < x < 0.005 else f"{x:.0%}"

@@ -96,26 +96,30 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
                  "lr": 0.0, "english_share": 0.8, "heldout_rows": 64, "bf16": True},
     },
     # steps x batch_size x grad_accum x context is the token budget; bf16 "auto" measures both on this machine;
-    # seeds: runs of the main run in all (the others with seed + 1, ...), whose spread is the noise of every gap
+    # seeds: runs of the main run in all (the others with seed + 1, ...), whose spread is the noise of every gap;
+    # scratch_budget: the from-scratch control trains the main run's "tokens", or its "compute" (the main run's
+    # training FLOPs plus the base's pretraining in chapter 03: SOLAR's comparison, about 2.5 times the steps at tiny)
     "04_pretraining": {
         "ci": {"context": 128, "steps": 12, "batch_size": 4, "grad_accum": 1, "lr": 2e-3, "min_lr_ratio": 0.45,
                "warmup": 2, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 8, "eval_every": 4,
-               "save_every": 6, "bf16": "auto", "baselines": True, "eval_limit": 8, "seeds": 2},
+               "save_every": 6, "bf16": "auto", "baselines": True, "eval_limit": 8, "seeds": 2,
+               "scratch_budget": "compute"},
         # tiny trains four runs of one budget (main, two controls, a second seed): 120 steps keep the chapter near
         # 12 minutes on the 2-core reference machine
         "tiny": {"context": 256, "steps": 120, "batch_size": 8, "grad_accum": 1, "lr": 1e-3, "min_lr_ratio": 0.45,
                  "warmup": 12, "polish_share": 0.7, "instruction_share": 0.05, "heldout_rows": 32, "eval_every": 20,
-                 "save_every": 40, "bf16": "auto", "baselines": True, "eval_limit": 100, "seeds": 2},
+                 "save_every": 40, "bf16": "auto", "baselines": True, "eval_limit": 100, "seeds": 2,
+                 "scratch_budget": "tokens"},
         "small": {"context": 1024, "steps": 20000, "batch_size": 16, "grad_accum": 8, "lr": 3e-4,
                   "min_lr_ratio": 0.45, "warmup": 500, "polish_share": 0.5, "instruction_share": 0.05,
                   "heldout_rows": 256, "eval_every": 1000, "save_every": 1000, "bf16": "auto", "baselines": True,
-                  "eval_limit": 1000, "seeds": 2},
+                  "eval_limit": 1000, "seeds": 2, "scratch_budget": "tokens"},
         # the report: 97,250 iterations x 128 sequences x 32,768 tokens, cosine 2e-5 -> 9e-6, warm-up 50, bf16;
         # batch_size is per GPU, and 16 nodes x 8 GPUs make the global batch of 128 (bielik/launch/)
         "full": {"context": 32768, "steps": 97250, "batch_size": 1, "grad_accum": 1, "lr": 2e-5,
                  "min_lr_ratio": 0.45, "warmup": 50, "polish_share": 0.45, "instruction_share": 0.05,
                  "heldout_rows": 64, "eval_every": 1000, "save_every": 250, "bf16": True, "baselines": False,
-                 "eval_limit": 0, "seeds": 1},
+                 "eval_limit": 0, "seeds": 1, "scratch_budget": "tokens"},
     },
     # train_examples: instruction examples trained on (0 = all); low_quality_share: the share of them damaged for
     # the ablation; variants: which of ce, wicel, wicel_alr to train (the last one listed is kept for chapter 06);

@@ -16,19 +16,20 @@ from bielik.training import arguments, checkpoints, curves
 
 
 def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], params, out_dir, heldout: dict,
-        bf16: bool, seed: int = 0) -> dict:
-    """Train `model` on a mix of `sources` for params.steps optimiser steps; checkpoints in out_dir/checkpoints.
+        bf16: bool, seed: int = 0, steps: int | None = None) -> dict:
+    """Train `model` on a mix of `sources` for `steps` optimiser steps (default params.steps); checkpoints in
+    out_dir/checkpoints.
 
     Returns the mix table, the training-loss history, the held-out history, where the wall time went (the
     optimiser steps, the held-out measurements, the checkpoint saves) and the steps' throughput.
     """
-    out_dir = Path(out_dir)
-    tokens = params.steps * params.batch_size * params.grad_accum * params.context
+    out_dir, steps = Path(out_dir), steps or params.steps
+    tokens = steps * params.batch_size * params.grad_accum * params.context
     rows, table = mixture.mix(tok, sources, shares, tokens, params.context, seed=seed)
     args = arguments.training_arguments(
-        out_dir / "checkpoints", max_steps=params.steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
+        out_dir / "checkpoints", max_steps=steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
         warmup_steps=params.warmup, batch_size=params.batch_size, grad_accum=params.grad_accum, bf16=bf16,
-        seed=seed, logging_steps=max(1, params.steps // 30), save_steps=params.save_every)
+        seed=seed, logging_steps=max(1, steps // 30), save_steps=params.save_every)
     tokens_per_step = params.batch_size * params.grad_accum * params.context
     watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
     shape = checkpoints.run_parameters(args, data=checkpoints.fingerprint([r["input_ids"] for r in rows]),
@@ -38,12 +39,34 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     trained = trainer.train(model, rows, args, resume=resume, callbacks=[watch])
     seconds = time.perf_counter() - t0
     shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # finished: a rerun starts afresh, not from here
-    trained_steps = params.steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
+    trained_steps = steps - (int(Path(resume).name.split("-")[1]) if resume else 0)
     steps_s = seconds - watch.seconds - trained.save_seconds  # start-up and logging stay in: they are the Trainer's
     return {"table": table, "history": [h for h in trained.state.log_history if "loss" in h],
             "heldout": watch.curve, "seconds": seconds, "resumed_from": resume,
             "time": {"optimiser steps": steps_s, "held-out loss": watch.seconds, "checkpoints": trained.save_seconds},
             "tokens_per_s": trained_steps * tokens_per_step / steps_s if steps_s > 0 else float("nan")}
+
+
+def scratch_budget(params, model, base_model, base_tokens: int | None) -> tuple[int, float | None]:
+    """The from-scratch control's optimiser steps for `params.scratch_budget`, and the share of the up-scaled
+    model's total compute (its base's pretraining, `base_tokens` on `base_model`, plus this chapter's run) that
+    those steps spend (None for a base whose pretraining is not ours to count): "tokens" trains the main run's
+    steps, "compute" as many as that total compute buys."""
+    from bielik.training import throughput
+
+    if params.scratch_budget not in ("tokens", "compute"):
+        raise ValueError(f"the parameter scratch_budget must be tokens or compute (got {params.scratch_budget!r})")
+    per_step = params.batch_size * params.grad_accum * params.context
+    flops = throughput.model_flops_per_token(model, params.context)
+    if not base_tokens:
+        if params.scratch_budget == "compute":
+            raise ValueError("scratch_budget compute needs the base's pretraining tokens, which chapter 03 records "
+                             "only for a base it trained; with a base from the hub use -p scratch_budget tokens")
+        return params.steps, None
+    base_flops = base_tokens * throughput.model_flops_per_token(base_model, params.context)
+    steps = params.steps if params.scratch_budget == "tokens" else \
+        throughput.equal_compute_steps(params.steps, per_step, base_tokens, base_flops / base_tokens, flops)
+    return steps, steps * per_step * flops / (base_flops + params.steps * per_step * flops)
 
 
 def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:

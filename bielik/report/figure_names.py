@@ -15,6 +15,8 @@ PRETRAINING_TOKENS = "pretraining_tokens"
 UPSCALED_START_MINUS_BASE = "upscaled_start_minus_base_pl"
 RECOVERY_TOKENS = "recovery_tokens_pl"
 FILTERED_MINUS_UNFILTERED = "filtered_minus_unfiltered_pl"
+# the from-scratch control's training compute over the up-scaled model's (its base's pretraining included)
+SCRATCH_COMPUTE_SHARE = "scratch_compute_share"
 
 
 def upscaled_minus_scratch(lang: str = "pl") -> str:

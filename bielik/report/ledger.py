@@ -118,9 +118,12 @@ def upscaling_beats_scratch(f: Figures):
     text, verdict = against_seeds(f("04_pretraining", figure_names.upscaled_minus_scratch()), _pretraining_noise(f),
                                   "nats/token (Polish, vs scratch)")
     base = optional(f, "03_upscaling", figure_names.BASE_PRETRAINING_TOKENS)  # None: a base from the hub (full)
-    if verdict == SUPPORTED and base:
+    share = optional(f, "04_pretraining", figure_names.SCRATCH_COMPUTE_SHARE)
+    if share is not None:
+        text += f"; scratch had {share:.0%} of the up-scaled model's total compute"
+    if verdict == SUPPORTED and base and (share is None or share < 0.99):
         budget = f("04_pretraining", figure_names.PRETRAINING_TOKENS)
-        return (text + f"; but its base saw {base:,} tokens before these {budget:,}, which scratch never did: "
+        return (text + f"; its base saw {base:,} tokens before these {budget:,}, which scratch never did: "
                 "not equal compute"), UNTESTABLE
     return text, verdict
 

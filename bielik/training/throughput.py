@@ -3,6 +3,7 @@ from which the chapters report tokens/s and MFU.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -30,6 +31,20 @@ def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20, 
 def flops_per_token(n_params: int, layers: int, hidden: int, context: int) -> float:
     """Training FLOPs per token: 6N for the weights plus 12 L h T for attention scores (Kaplan/PaLM)."""
     return 6 * n_params + 12 * layers * hidden * context
+
+
+def model_flops_per_token(model, context: int) -> float:
+    """`flops_per_token` of a transformers model at `context`: the input embedding is a lookup and costs no FLOPs,
+    every other weight (the output projection included) counts in 6N, as chapter 04's MFU counts them."""
+    n = sum(p.numel() for p in model.parameters()) - model.get_input_embeddings().weight.numel()
+    return flops_per_token(n, model.config.num_hidden_layers, model.config.hidden_size, context)
+
+
+def equal_compute_steps(steps: int, tokens_per_step: int, base_tokens: int, base_flops: float, flops: float) -> int:
+    """Optimiser steps that give a model trained from scratch the compute of `steps` steps of continued training
+    plus its base's pretraining (`base_tokens` at `base_flops` per token; `flops` per token for the model trained):
+    SOLAR's comparison is of total compute, and the base's share of it was spent before continued training."""
+    return steps + math.ceil(base_tokens * base_flops / (flops * tokens_per_step))
 
 
 def time_steps(model, rows: list[dict], batch_size: int, bf16: bool, steps: int = 3) -> float:

@@ -23,14 +23,12 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     Returns the mix table, the training-loss history, the held-out history, where the wall time went (the
     optimiser steps, the held-out measurements, the checkpoint saves) and the steps' throughput.
     """
-    out_dir, steps = Path(out_dir), steps or params.steps
-    tokens = steps * params.batch_size * params.grad_accum * params.context
-    rows, table = mixture.mix(tok, sources, shares, tokens, params.context, seed=seed)
+    out_dir, steps, tokens_per_step = Path(out_dir), steps or params.steps, _tokens_per_step(params)
+    rows, table = mixture.mix(tok, sources, shares, steps * tokens_per_step, params.context, seed=seed)
     args = arguments.training_arguments(
         out_dir / "checkpoints", max_steps=steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
         warmup_steps=params.warmup, batch_size=params.batch_size, grad_accum=params.grad_accum, bf16=bf16,
         seed=seed, logging_steps=max(1, steps // 30), save_steps=params.save_every)
-    tokens_per_step = params.batch_size * params.grad_accum * params.context
     watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
     shape = checkpoints.run_parameters(args, data=checkpoints.fingerprint([r["input_ids"] for r in rows]),
                                        model=checkpoints.fingerprint(model.config.to_dict()))
@@ -47,6 +45,10 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
             "tokens_per_s": trained_steps * tokens_per_step / steps_s if steps_s > 0 else float("nan")}
 
 
+def _tokens_per_step(params) -> int:
+    return params.batch_size * params.grad_accum * params.context
+
+
 def scratch_budget(params, model, base_model, base_tokens: int | None) -> tuple[int, float | None]:
     """The from-scratch control's optimiser steps for `params.scratch_budget`, and the share of the up-scaled
     model's total compute (its base's pretraining, `base_tokens` on `base_model`, plus this chapter's run) that
@@ -56,17 +58,16 @@ def scratch_budget(params, model, base_model, base_tokens: int | None) -> tuple[
 
     if params.scratch_budget not in ("tokens", "compute"):
         raise ValueError(f"the parameter scratch_budget must be tokens or compute (got {params.scratch_budget!r})")
-    per_step = params.batch_size * params.grad_accum * params.context
-    flops = throughput.model_flops_per_token(model, params.context)
+    per_step, flops = _tokens_per_step(params), throughput.model_flops_per_token(model, params.context)
     if not base_tokens:
         if params.scratch_budget == "compute":
             raise ValueError("scratch_budget compute needs the base's pretraining tokens, which chapter 03 records "
                              "only for a base it trained; with a base from the hub use -p scratch_budget tokens")
         return params.steps, None
-    base_flops = base_tokens * throughput.model_flops_per_token(base_model, params.context)
+    base_flops = throughput.model_flops_per_token(base_model, params.context)
     steps = params.steps if params.scratch_budget == "tokens" else \
-        throughput.equal_compute_steps(params.steps, per_step, base_tokens, base_flops / base_tokens, flops)
-    return steps, steps * per_step * flops / (base_flops + params.steps * per_step * flops)
+        throughput.equal_compute_steps(params.steps, per_step, base_tokens, base_flops, flops)
+    return steps, steps * per_step * flops / (base_tokens * base_flops + params.steps * per_step * flops)
 
 
 def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:

@@ -35,16 +35,9 @@ def seed_stage(stage: str, seed: int) -> str:
 
 # the spreads of the pretrained model's scores over chapter 04's seeds: the noise of harness averages, bits per
 # byte and grammar accuracy wherever a claim compares two stages on them
-def average_spread() -> str:
-    return "pretrained seed spread: harness average, 0-shot"
-
-
-def bits_spread() -> str:
-    return "pretrained seed spread: bits per byte"
-
-
-def grammar_spread() -> str:
-    return "pretrained seed spread: grammar track, accuracy"
+AVERAGE_SPREAD = "pretrained seed spread: harness average, 0-shot"
+BITS_SPREAD = "pretrained seed spread: bits per byte"
+GRAMMAR_SPREAD = "pretrained seed spread: grammar track, accuracy"
 
 
 # 05 · SFT

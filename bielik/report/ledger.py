@@ -84,11 +84,11 @@ def _pretraining_noise(f: Figures) -> float | None:
 
 
 def _points_noise(f: Figures) -> float | None:
-    return optional(f, "04_pretraining", figure_names.average_spread())
+    return optional(f, "04_pretraining", figure_names.AVERAGE_SPREAD)
 
 
 def _bits_noise(f: Figures) -> float | None:
-    return optional(f, "04_pretraining", figure_names.bits_spread())
+    return optional(f, "04_pretraining", figure_names.BITS_SPREAD)
 
 
 def parameters(f: Figures):

@@ -1,12 +1,11 @@
-"""Chapter 01 end to end on a small labelled set: the classifier, bad input, the sharded full-scale path."""
-import json
+"""Chapter 01 end to end on a small labelled set: the classifier and bad input (the corpus pass: test_corpus_pipeline)."""
 
 import numpy as np
 import pytest
 
 from bielik.data import filtering, quality_classifier
 from bielik.data.cleanup import clean_doc, clean_pool
-from bielik.data.corpus import load_hub, load_pool
+from bielik.data.corpus import load_pool
 from bielik.data.quality_labels import CLASSES
 
 from conftest import ROOT
@@ -74,31 +73,3 @@ def test_bad_input_comes_out_dropped_or_low(trained, name):
     assert np.isfinite(proba).all()
     assert doc["dropped"] or CLASSES[int(proba.argmax())] == "LOW", (name, proba)
     assert doc["dropped"] or proba[2] <= 0.9
-
-
-def test_the_hub_loader_reads_a_local_folder(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "part0.jsonl").write_text("\n".join(json.dumps({"text": f"Dokument numer {i}."}) for i in range(5)))
-    docs = load_hub(str(folder), limit=3)
-    assert [d["text"] for d in docs] == ["Dokument numer 0.", "Dokument numer 1.", "Dokument numer 2."]
-    assert {d["source"] for d in docs} == {"hub"}
-
-
-@pytest.mark.slow
-def test_score_shard_splits_the_pass_over_machines(trained, tmp_path):
-    import pandas as pd
-
-    model, _, _ = trained
-    quality_classifier.save(model, tmp_path / "q.ubj")
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    docs = load_pool(ROOT / "data", sources=["novels", "asr"], limit_per_source=6)
-    docs = [d for pair in zip(docs[:6], docs[6:]) for d in pair]  # each shard gets novels and transcripts
-    (folder / "part0.jsonl").write_text("\n".join(json.dumps({"text": d["text"]}) for d in docs) + "\n")
-    kept = [filtering.score_shard(str(folder), i, 2, tmp_path / "q.ubj", tmp_path / f"kept{i}.parquet",
-                                  threshold=0.5) for i in range(2)]
-    out = [pd.read_parquet(tmp_path / f"kept{i}.parquet") for i in range(2)]
-    assert [len(d) for d in out] == kept
-    assert all((d.p_high > 0.5).all() for d in out)
-    assert 0 < sum(kept) < len(docs)  # novels kept, ASR transcripts not

@@ -91,6 +91,12 @@ def looks_polish(text: str, min_ratio: float = 0.08) -> bool:
     return bool(words) and sum(w in POLISH_FUNCTION_WORDS for w in words) / len(words) >= min_ratio
 
 
+def exact_key(text: str) -> bytes:
+    """What the exact-duplicate check compares: the text's letters and digits, lowercased (so whitespace,
+    punctuation and case do not make two copies different)."""
+    return hashlib.blake2b(re.sub(r"\W+", "", text.lower()).encode(), digest_size=16).digest()
+
+
 def clean_doc(doc: dict, min_chars: int = 200, seen: set | None = None) -> tuple[dict, Counter]:
     """One document cleaned, with `dropped` set to the reason it is removed ("" when it is kept)."""
     text, counts = clean_text(doc["text"])
@@ -100,7 +106,7 @@ def clean_doc(doc: dict, min_chars: int = 200, seen: set | None = None) -> tuple
     elif doc.get("lang", "pl") == "pl" and not looks_polish(text):
         reason = "not Polish"
     elif seen is not None:
-        key = hashlib.blake2b(re.sub(r"\W+", "", text.lower()).encode(), digest_size=16).digest()
+        key = exact_key(text)
         if key in seen:
             reason = "exact duplicate"
         seen.add(key)

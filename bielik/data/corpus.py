@@ -201,15 +201,3 @@ def load_pool(data_dir: Path, limit_per_source: int | None = None, sources: list
         rows = [{**d, "origin": src.origin} for d in src.read(path)]
         docs += round_robin(rows, limit_per_source) if limit_per_source else rows
     return docs
-
-
-def load_hub(spec: str, limit: int = 0, split: str = "train") -> list[dict]:
-    """Documents of a hub dataset "name:config" (the `small` and `full` scales) or of a local folder of
-    json/parquet files, streamed, as the pool's dicts. The hub is off at `ci` and `tiny`."""
-    import datasets
-
-    name, _, config = spec.partition(":")
-    ds = datasets.load_dataset(name, config or None, split=split, streaming=True)
-    rows = ds.take(limit) if limit else ds
-    return [{"id": f"hub/{i}", "text": row["text"], "source": "hub", "group": f"hub{i}", "lang": "pl",
-             "origin": "web"} for i, row in enumerate(rows)]

@@ -1,7 +1,7 @@
 """Chapter 01's steps that the notebook and the tests share: label, featurise, score, filter.
 
-At `ci` and `tiny` the documents are a Python list from data/; at `small` and `full` `featurise` takes a
-`datasets.Dataset` (e.g. `load_dataset("speakleash/...", streaming=False)`) through the same function.
+`featurise` takes a list of documents or a `datasets.Dataset`; the corpus pass over data/ or a hub corpus is
+bielik/data/corpus_pipeline.py's datatrove pipeline, which scores with the same features and `add_scores`.
 """
 from __future__ import annotations
 
@@ -51,32 +51,3 @@ def add_scores(docs: list[dict], proba: np.ndarray, threshold: float) -> list[di
         out.append({**d, "p_low": float(p[0]), "p_medium": float(p[1]), "p_high": float(p[2]),
                     "predicted": CLASSES[int(np.argmax(p))], "kept": bool(p[2] > threshold)})
     return out
-
-
-def score_shard(spec: str, shard: int, num_shards: int, model_path, out_path, threshold: float = 0.9,
-                min_chars: int = 200, num_proc: int = 1, split: str = "train"):
-    """One machine's part of a full-corpus pass: shard `shard` of `num_shards` of a dataset ("name:config"
-    on the hub, or a local folder), cleaned, featurised, scored, and written as parquet with only the kept
-    documents. Every machine runs this with its own `shard`; nothing is shared but the model file."""
-    import datasets
-
-    from bielik.book.artifacts import atomic_path
-    from bielik.data import quality_classifier
-
-    name, _, config = spec.partition(":")
-    ds = datasets.load_dataset(name, config or None, split=split).shard(num_shards, shard)
-
-    def clean(batch):  # the same rules as clean_pool, less the duplicate check, which needs one machine
-        docs = [clean_doc({"text": t, "lang": "pl"}, min_chars)[0] for t in batch["text"]]
-        return {"text": [d["text"] for d in docs], "dropped": [bool(d["dropped"]) for d in docs]}
-
-    ds = ds.select_columns(["text"]).map(clean, batched=True, num_proc=num_proc)
-    ds = ds.filter(lambda b: [not d for d in b["dropped"]], batched=True).remove_columns("dropped")
-    model = quality_classifier.load(model_path)
-    X = featurise(ds, num_proc=num_proc)
-    proba = model.predict_proba(X) if len(ds) else np.zeros((0, 3))
-    ds = ds.add_column("p_high", proba[:, 2].tolist()).filter(lambda b: [p > threshold for p in b["p_high"]],
-                                                                 batched=True)
-    with atomic_path(out_path) as tmp:
-        ds.to_parquet(str(tmp))
-    return len(ds)

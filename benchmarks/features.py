@@ -7,7 +7,9 @@ taken round-robin across the books), then times:
 Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
 morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
 The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
-The load average before and after is printed: other work on the machine slows every figure.
+The load average before and after is printed: other work on the machine slows every figure. CPU seconds
+(this process and its finished workers) are printed too: on a busy machine documents per CPU second
+compare two versions better than wall-clock rates do.
 """
 from __future__ import annotations
 
@@ -50,11 +52,18 @@ def documents(folder: Path, n_docs: int, size: int = 3000) -> list[str]:
     return out[:n_docs]
 
 
-def figures(name: str, seconds: float, docs: list[str], procs: int) -> dict:
+def clock() -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and of its children that have ended)."""
+    t = os.times()
+    return time.perf_counter(), t.user + t.system + t.children_user + t.children_system
+
+
+def figures(name: str, start: tuple[float, float], docs: list[str], procs: int) -> dict:
+    wall, cpu = (b - a for a, b in zip(start, clock()))
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
-    return {"run": name, "procs": procs, "seconds": seconds, "docs_per_s": len(docs) / seconds,
-            "mb_per_s": mb / seconds, "docs_per_s_per_core": len(docs) / seconds / procs,
-            "mb_per_s_per_core": mb / seconds / procs}
+    return {"run": name, "procs": procs, "seconds": wall, "docs_per_s": len(docs) / wall,
+            "mb_per_s": mb / wall, "docs_per_s_per_core": len(docs) / wall / procs,
+            "mb_per_s_per_core": mb / wall / procs, "cpu_seconds": cpu, "docs_per_cpu_s": len(docs) / cpu}
 
 
 def main() -> None:
@@ -81,31 +90,33 @@ def main() -> None:
 
     runs = []
     features.clear_cache()
-    t = time.perf_counter()
+    t = clock()
     for d in docs:
         features.extract(d)
-    runs.append(figures("extract() loop, empty token cache", time.perf_counter() - t, docs, 1))
+    runs.append(figures("extract() loop, empty token cache", t, docs, 1))
     tokens_cached = len(features._CACHE)
-    t = time.perf_counter()
+    t = clock()
     for d in docs:
         features.extract(d)
-    runs.append(figures("extract() loop, warm token cache", time.perf_counter() - t, docs, 1))
+    runs.append(figures("extract() loop, warm token cache", t, docs, 1))
 
     ds = datasets.Dataset.from_dict({"text": docs})
     for procs in (1, 2):
         features.clear_cache()
-        t = time.perf_counter()
+        t = clock()
         out = features.extract_dataset(ds, num_proc=procs)
-        runs.append(figures(f"extract_dataset(num_proc={procs})", time.perf_counter() - t, docs, procs))
+        runs.append(figures(f"extract_dataset(num_proc={procs})", t, docs, procs))
         assert len(out) == len(docs)
 
     load_after = os.getloadavg()[0]
     print(f"warm-up (character table + morfeusz dictionary): {warm_up:.2f} s; "
           f"distinct tokens analysed: {tokens_cached:,}; 1-min load average {load_before:.2f} -> {load_after:.2f}")
-    print(f"{'run':38s} {'s':>7s} {'docs/s':>8s} {'MB/s':>6s} {'docs/s/core':>12s} {'MB/s/core':>10s}")
+    print(f"{'run':38s} {'s':>7s} {'docs/s':>8s} {'MB/s':>6s} {'docs/s/core':>12s} {'MB/s/core':>10s} "
+          f"{'CPU s':>7s} {'docs/CPU s':>11s}")
     for r in runs:
         print(f"{r['run']:38s} {r['seconds']:7.2f} {r['docs_per_s']:8.0f} {r['mb_per_s']:6.2f} "
-              f"{r['docs_per_s_per_core']:12.0f} {r['mb_per_s_per_core']:10.2f}")
+              f"{r['docs_per_s_per_core']:12.0f} {r['mb_per_s_per_core']:10.2f} {r['cpu_seconds']:7.2f} "
+              f"{r['docs_per_cpu_s']:11.0f}")
 
     if args.json:
         head = next(r for r in runs if r["run"] == "extract_dataset(num_proc=1)")

@@ -208,3 +208,114 @@ def test_extract_dataset_with_two_processes_matches_extract():
     assert out["source"] == ds["source"]
     for row, text in zip(out, texts):
         assert {k: row[k] for k in FEATURES} == pytest.approx(extract(text), rel=1e-12, abs=1e-12)
+
+
+# --- the reference values --------------------------------------------------------------------------------
+
+def test_values_match_the_reference_fixture():
+    """Every feature of fixed documents (Polish prose, web text, law, OCR, edge cases) as the extractor gave
+    them before its speed-up (tests/data/features_reference.json), to 1e-6 absolute or relative."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "data" / "features_reference.json").read_text(encoding="utf-8"))
+    assert ref["features"] == list(FEATURES)
+    F.clear_cache()
+    bad = []
+    for doc in ref["documents"]:
+        text = doc["text"] if "text" in doc else doc["repeat"][0] * doc["repeat"][1]
+        got = extract(text)
+        for name, want in zip(ref["features"], doc["values"]):
+            value = got[name]
+            same = (math.isnan(want) and math.isnan(value)) or abs(value - want) <= 1e-6 * max(1.0, abs(want))
+            if not same:
+                bad.append(f"{doc['name']}: {name} = {value!r}, reference {want!r}")
+    assert not bad, f"{len(bad)} values differ from the reference:\n" + "\n".join(bad[:40])
+
+
+# --- numpy stand-ins for regex passes --------------------------------------------------------------------
+
+def _random_texts(n: int, seed: int = 7) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    pool = (list("aAąĄzZżŻxXDPpOo ") * 3 + list("  \t\n\n.,;:!?…-–—()[]\"'„”«»*_#>|`~<=^/\\@%{}&+•0123456789²½ⅰⒶΣσǅİß")
+            + ["\u0301", "\u200b", "\ufffd", "\x00", "\u00a0", "\u2028", "\U00020000", "\U000F0000", "😀", "](", "```",
+               "\n- ", "\n# ", "\n> ", "\n1. ", "\n---\n", "|---|", ":-)", ";D", "xD", "....", "!!!!", "aaaa", "Å¼",
+               "\n[- a](b)\n", " ,", ",a", "  ", "Ala", "KOT", "iPhone", "zrobiłbym", "123abc"])
+    return ["".join(rng.choice(pool) for _ in range(rng.choice([1, 3, 10, 40, 150]))) for _ in range(n)]
+
+
+def _by_regex(p: str) -> dict[str, float]:
+    """Features whose numpy computation stands in for a regex pass or a loop, computed the plain way."""
+    div = F._div
+    words, tokens, letter_words = p.split(), F._TOKEN.findall(p), F._LETTER_WORD.findall(p)
+    sent_lens, no_upper, lowercase = [], 0, 0
+    for s in F._SENT_SPLIT.split(p):
+        m = F._LETTER.search(s)
+        if m is not None:
+            sent_lens.append(len(s.split()))
+            no_upper += not m.group().isupper()
+            lowercase += s == s.lower()
+    runs = F._CHAR_RUN.findall(p)
+    n_caps = sum(w.isupper() and len(w) > 1 for w in letter_words)
+    n_title, n_lower = sum(map(str.istitle, letter_words)), sum(map(str.islower, letter_words))
+    visible = F._strip_markdown(p)  # every pass, none skipped
+    marks = sum(p.count(ch) for ch in ",.;:!?")
+    return {
+        "n_words_log": math.log1p(len(words)), "n_sentences_log": math.log1p(len(sent_lens)),
+        "avg_sentence_length": sum(sent_lens) / len(sent_lens) if sent_lens else 0.0,
+        "no_upper_start_sentence_ratio": div(no_upper, len(sent_lens)),
+        "lowercase_sentence_ratio": div(lowercase, len(sent_lens)),
+        "non_alpha_word_fractions": div(len(F._NO_LETTER_WORD.findall(p)), len(words)),
+        "single_char_ratio": div(sum(len(w) == 1 for w in words), len(words)),
+        "space_before_punct_ratio": div(len(F._SPACE_BEFORE_PUNCT.findall(p)), marks),
+        "comma_no_space_ratio": div(len(F._COMMA_NO_SPACE.findall(p)), p.count(",") + p.count(";")),
+        "multiple_space_ratio": div(len(F._MULTI_SPACE.findall(p)), len(words)),
+        "repeated_punct_runs": float(sum(not r.isalnum() for r in runs)),
+        "repeated_letter_runs": float(sum(r.isalpha() for r in runs)),
+        "avg_word_length": div(sum(map(len, letter_words)), len(letter_words)),
+        "all_caps_word_ratio": div(n_caps, len(letter_words)),
+        "capitalized_word_ratio": div(n_title, len(letter_words)),
+        "camel_case_word_ratio": div(len(letter_words) - n_lower - n_caps - n_title, len(letter_words)),
+        "mixed_alnum_token_ratio": div(sum(not t.isalpha() and not t.isdigit() for t in tokens), len(tokens)),
+        "mojibake_ratio": div(len(F._MOJIBAKE.findall(p)), len(p)),
+        "emoticons": float(len(F._EMOTICON.findall(p)) + len(F._EMOTICON_2.findall(p))),
+        "md_headings": float(len(F._MD_HEADING.findall(p))), "md_bullet_items": float(len(F._MD_BULLET.findall(p))),
+        "md_ordered_items": float(len(F._MD_ORDERED.findall(p))), "md_blockquotes": float(len(F._MD_QUOTE.findall(p))),
+        "md_horizontal_rules": float(len(F._MD_HR.findall(p))),
+        "lowercase_ratio_md": div(sum(map(str.islower, visible)), len(visible)),
+        "uppercase_ratio_md": div(sum(map(str.isupper, visible)), len(visible)),
+    }
+
+
+def test_numpy_stand_ins_count_what_their_patterns_count():
+    import unicodedata
+
+    for text in _random_texts(400) + [MARKDOWN, EDGE_CASES["english"], "ΟΔΟΣ'Α ǅemal İzmir ½ ² x2"]:
+        p = unicodedata.normalize("NFC", text).replace("\r", "\n")
+        got, want = extract(p), _by_regex(p)
+        for name, value in want.items():
+            assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), (name, p)
+
+
+# --- morfeusz: one call per document, its answer read from memory -----------------------------------------
+
+def test_batched_analysis_matches_one_call_per_token():
+    tokens = "Ala ma kota zrobiłbym miałem 123 x2 ² Konstantynopolitańczykowianeczka nie by XYZ".split()
+    batched = F._keys(" ".join(tokens))
+    assert batched == [F._keys(tok, split=False)[0] for tok in tokens]
+
+
+def test_reading_the_interpretations_from_memory_matches_swig(monkeypatch):
+    m = F._morfeusz()[2]
+    assert F._raw_layout_ok(m)  # libstdc++ layout; elsewhere the SWIG path below is taken
+    interps = m.analyse("Wczoraj zrobiłbym to lepiej, miałem 2 koty.")
+    assert F._raw_table(interps).tolist() == F._swig_table(interps).tolist()
+    texts = [MARKDOWN, EDGE_CASES["english"], "Ala ma kota, a kot ma Alę. Zrobiłem to wczoraj."]
+    F.clear_cache()
+    fast = [extract(t) for t in texts]
+    monkeypatch.setattr(F, "_MORFEUSZ", F._morfeusz()[:5] + (False,))  # read every field through SWIG
+    F.clear_cache()
+    assert [extract(t) for t in texts] == fast
+    F.clear_cache()

@@ -9,22 +9,32 @@ Design choices, for speed on millions of documents and safety on any input:
   so a 5 MB single line costs what a 100 kB document costs. Regexes are linear (bounded or
   delimiter-excluding repeats); per-line and per-sentence Python loops run over that bounded prefix.
 - Character classes come from one lookup table indexed by code point (numpy), not per-character Python.
+  Where a count is defined by a regex (tokens, letter words, words without a letter, a space before a
+  mark, ...), it is computed from those flags instead when the two are the same by construction; the
+  regexes stay here as the definitions, and the tests hold the two to each other.
 - Part of speech comes from morfeusz2 without a tagger: every interpretation is kept, and each segment span
   (start, end) contributes 1/k to each of the k distinct POS classes of its interpretations (fractional
   counting). Morfeusz analyses each token (run of letters/digits) of the prefix on its own: its analysis
   does not depend on context, so each distinct token is analysed once and cached per process, and repeated
   words cost a dict lookup. (On a novel the POS ratios agree with whole-text analysis to within 0.002.)
+  A document's new tokens go to morfeusz in one call, and its answer is read as one numpy array.
 - One morfeusz2 instance per process, created lazily, so the functions work in forked `datasets.map` workers.
+
+Where the time goes (benchmarks/features.py, 2,000 novel excerpts of ~3,500 characters, one process): before
+the rewrite more than half went to morfeusz2 through its Python wrapper (one call and five strings per
+interpretation for every new token) and the rest to some 30 regex passes, 40 str.count calls and Python
+loops over sentences, words and n-grams; now about a third goes to morfeusz (most of it the C++ analysis
+itself), and the rest is spread thinly (token lookups in the cache, zlib, numpy calls on short arrays).
 """
 from __future__ import annotations
 
+import ctypes
+import itertools
 import math
-import operator
 import os
 import re
 import unicodedata
 import zlib
-from collections import Counter
 
 import numpy as np
 
@@ -244,6 +254,8 @@ wy z za zaś zawsze ze znowu znów że żeby
 
 # ---------------------------------------------------------------------------------------------------------
 # Compiled patterns. Every repeat is either bounded or excludes its own delimiter, so matching is linear.
+# _TOKEN, _LETTER_WORD, _LETTER, _NO_LETTER_WORD, _SPACE_BEFORE_PUNCT, _COMMA_NO_SPACE and _MULTI_SPACE are
+# definitions: extract() counts their matches from character flags (tests/test_features.py holds the two equal).
 
 _TOKEN = re.compile(r"[^\W_]+")
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
@@ -285,39 +297,61 @@ _MD_FENCE_LINE = re.compile(r"(?m)^[ \t]{0,3}(?:```|~~~).*$")
 _MD_TABLE_SEP_LINE = re.compile(r"(?m)^[ \t]*\|?[ \t]*:?-+:?[ \t]*\|[-:| \t]*$")
 
 
-def _mojibake_pattern() -> re.Pattern:
+def _mojibake_chars() -> tuple[str, str]:
     """Two-character sequences that UTF-8 bytes become when decoded as Latin-1, cp1252 or cp1250:
     a lead byte 0xC2-0xC5 (U+0080-U+017F, Polish letters included) or 0xE2 (typographic quotes and dashes)
-    followed by a continuation byte 0x80-0xBF."""
+    followed by a continuation byte 0x80-0xBF. Returns (leads, continuations)."""
     leads, conts = set(), set()
     for codec in ("latin-1", "cp1252", "cp1250"):
         leads |= set(bytes([0xC2, 0xC3, 0xC4, 0xC5, 0xE2]).decode(codec, errors="ignore"))
         conts |= set(bytes(range(0x80, 0xC0)).decode(codec, errors="ignore"))
-    return re.compile(f"[{re.escape(''.join(sorted(leads)))}][{re.escape(''.join(sorted(conts)))}]")
+    return "".join(sorted(leads)), "".join(sorted(conts))
 
 
-_MOJIBAKE = _mojibake_pattern()
+_MOJIBAKE_LEADS, _MOJIBAKE_CONTS = _mojibake_chars()
+_MOJIBAKE = re.compile(f"[{re.escape(_MOJIBAKE_LEADS)}][{re.escape(_MOJIBAKE_CONTS)}]")
 
 # ---------------------------------------------------------------------------------------------------------
-# Character classes: one uint16 of flags per code point, looked up with numpy.
+# Character classes: one uint32 of flags per code point, looked up with numpy.
 
 (LETTER, UPPER, LOWER, DIGIT, SPACE, PUNCT, CONTROL, POLISH, NONLATIN, EMOJI, MDSPECIAL,
  VOWEL) = (1 << i for i in range(12))
+# Flags that let numpy stand in for regex passes and per-word Python loops; each names the regex class it replaces.
+(ALNUM,  # [^\W_]: token characters (str.isalnum, as re's \w without '_')
+ WORDLET,  # [^\W\d_]: letter-word characters (alphanumeric but not a decimal digit)
+ NONALPHA_ALNUM,  # alphanumeric but not alphabetic: without one, every token is alphabetic
+ LOWER_CHANGES,  # ch.lower() != ch: a stretch equals its lowercase iff it has none
+ SPACE_TAB, MARK6, COMMA_SEMI,  # [ \t], [,.;:!?], [,;]
+ MOJI_LEAD,  # the first character of a _MOJIBAKE pair
+ EYE, NOSE, MOUTH,  # [:;=], [-'^], [)(DPpOo\]\[]: the characters of an _EMOTICON
+ DIGITLIKE,  # str.isdigit (decimal digits plus superscripts and the like)
+ ) = (1 << i for i in range(12, 24))
 _TABLE_SIZE = 0x20000  # planes 0-1; higher code points (CJK extensions, private use) share the last slot
 _LATIN_RANGES = ((0x0041, 0x024F), (0x0250, 0x02FF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF),
                  (0xAB30, 0xAB6F), (0xFB00, 0xFB06), (0xFF21, 0xFF5A))
 _EMOJI_RANGES = ((0x2600, 0x27BF), (0x2B50, 0x2B55), (0x1F000, 0x1FAFF))
 _TABLE: np.ndarray | None = None
+_ALL_FLAGS = np.array([1 << i for i in range(24)], dtype=np.uint32)
+
+
+def _exact_flags(chars) -> list[int]:
+    """The flags that must be exact for every code point (they stand in for regex classes)."""
+    out = []
+    for ch in chars:
+        alnum = ch.isalnum()
+        out.append(ALNUM * alnum | WORDLET * (alnum and not ch.isdecimal()) | DIGITLIKE * ch.isdigit() |
+                   NONALPHA_ALNUM * (alnum and not ch.isalpha()) | LOWER_CHANGES * (ch.lower() != ch))
+    return out
 
 
 def _char_table() -> np.ndarray:
     global _TABLE
     if _TABLE is None:
         chars = "".join(map(chr, range(_TABLE_SIZE)))
-        t = np.zeros(_TABLE_SIZE + 1, dtype=np.uint16)
+        t = np.zeros(_TABLE_SIZE + 1, dtype=np.uint32)
 
         def mark(flag, values):
-            t[:_TABLE_SIZE] |= np.fromiter(values, dtype=bool, count=_TABLE_SIZE).astype(np.uint16) * flag
+            t[:_TABLE_SIZE] |= np.fromiter(values, dtype=bool, count=_TABLE_SIZE).astype(np.uint32) * flag
 
         mark(LETTER, map(str.isalpha, chars))
         mark(UPPER, map(str.isupper, chars))
@@ -328,7 +362,7 @@ def _char_table() -> np.ndarray:
         mark(PUNCT, (c[0] == "P" for c in cats))
         mark(CONTROL, (c in ("Cc", "Cf") for c in cats))
         for c in "\t\n\r":
-            t[ord(c)] &= ~np.uint16(CONTROL)
+            t[ord(c)] &= ~np.uint32(CONTROL)
         for c in "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ":
             t[ord(c)] |= POLISH
         latin = np.zeros(_TABLE_SIZE + 1, dtype=bool)
@@ -341,6 +375,15 @@ def _char_table() -> np.ndarray:
             t[ord(c)] |= MDSPECIAL
         for c in "aeiouyąęóAEIOUYĄĘÓ":
             t[ord(c)] |= VOWEL
+        alnum = np.fromiter(map(str.isalnum, chars), dtype=bool, count=_TABLE_SIZE)
+        t[:_TABLE_SIZE][alnum] |= np.array(_exact_flags(chars[i] for i in np.flatnonzero(alnum)), dtype=np.uint32)
+        t[:_TABLE_SIZE][np.fromiter((c.lower() != c for c in chars), dtype=bool, count=_TABLE_SIZE)] |= LOWER_CHANGES
+        for flag, members in ((SPACE_TAB, " \t"), (MARK6, ",.;:!?"), (COMMA_SEMI, ",;"), (EYE, ":;="),
+                              (NOSE, "-'^"), (MOUTH, ")(DPpOo][")):
+            for c in members:
+                t[ord(c)] |= flag
+        for c in _MOJIBAKE_LEADS:
+            t[ord(c)] |= MOJI_LEAD
         t[_TABLE_SIZE] = LETTER | NONLATIN
         _TABLE = t
     return _TABLE
@@ -352,12 +395,21 @@ def _code_points(s: str) -> np.ndarray:
 
 
 def _flags(cps: np.ndarray) -> np.ndarray:
-    return _char_table()[np.minimum(cps, _TABLE_SIZE)]
+    table = _char_table()
+    if not len(cps) or cps.max() < _TABLE_SIZE:
+        return table[cps]
+    # Planes 2-16 share the last slot for the original flags, but the regex stand-ins must be exact.
+    f = table[np.minimum(cps, _TABLE_SIZE)]
+    high = cps >= _TABLE_SIZE
+    f[high] |= np.array(_exact_flags(map(chr, cps[high].tolist())), dtype=np.uint32)
+    return f
 
 
-def _flag_counts(flags: np.ndarray, which=(LETTER, UPPER, LOWER, DIGIT, SPACE, PUNCT, CONTROL, POLISH, NONLATIN,
-                                            EMOJI, MDSPECIAL)) -> dict[int, int]:
-    return {flag: int(np.count_nonzero(flags & flag)) for flag in which}
+def _flag_counts(flags: np.ndarray, weights: np.ndarray | None = None) -> dict[int, int]:
+    """How many characters carry each flag; `flags` may be those of the distinct characters, with their counts."""
+    bits = (flags[:, None] & _ALL_FLAGS) != 0
+    counts = weights @ bits if weights is not None else bits.sum(axis=0)
+    return dict(zip(_ALL_FLAGS.tolist(), counts.tolist()))
 
 
 def _vowel_groups(flags: np.ndarray) -> int:
@@ -390,46 +442,163 @@ _COL.update({name: len(_COL) + i for i, (name, _) in enumerate(_GRAMMAR)})
 _COL.update(oov_digit=len(_COL), oov_cap=len(_COL) + 1)
 _N_COLS = len(_COL)
 
-_MORFEUSZ: tuple[int, object] | None = None  # (pid, instance): a forked worker makes its own
+# (pid, wrapper, its SWIG instance, tag id of 'sp', id resolver, whether _raw_table works): one per process
+_MORFEUSZ: tuple | None = None
 _CACHE: dict[str, int] = {}  # token -> id of its row
 _ROW_IDS: dict[tuple, int] = {}  # distinct rows (far fewer than tokens: most tokens share one) -> id
 _MATRIX = np.zeros((1024, _N_COLS))  # row k is the row with id k; doubled when full
+_TAGS: dict[int, tuple[str, frozenset]] = {}  # morfeusz tag id -> (POS, the tag's ':'-separated fields)
+# A token's key is its analysis as morfeusz lists it: (start, end, tag id) per interpretation, nodes counted from
+# the token's first. Few keys cover most tokens (about 5,000 for 130,000 distinct tokens of novels).
+# key -> (row, number of unknown-only spans, row id, or -1 when the row depends on the token's characters).
+_SHAPES: dict[tuple, tuple[tuple, int, int]] = {}
+_OOV_ROWS: dict[tuple, int] = {}  # (key, token has a digit, token is capitalised) -> row id, for unknown tokens
 
 
-def _morfeusz():
+def _morfeusz() -> tuple:
     global _MORFEUSZ
     if _MORFEUSZ is None or _MORFEUSZ[0] != os.getpid():
         import morfeusz2
 
-        _MORFEUSZ = (os.getpid(), morfeusz2.Morfeusz(generate=False))
-    return _MORFEUSZ[1]
+        # KEEP_WHITESPACES: the space between two tokens analysed in one call comes back as a segment of its own
+        # (tag 'sp') and tells where one token's segments end. The SWIG object under the wrapper is used directly:
+        # the wrapper builds five strings per segment, of which only the tag is needed, and it is looked up by id.
+        wrapper = morfeusz2.Morfeusz(generate=False, whitespace=morfeusz2.KEEP_WHITESPACES)
+        m = wrapper._morfeusz_obj
+        resolver = m.getIdResolver()
+        _MORFEUSZ = (os.getpid(), wrapper, m, resolver.getTagId("sp"), resolver, _raw_layout_ok(m))
+    return _MORFEUSZ
 
 
-def _analyse_token(tok: str) -> int:
-    """The cached row of one token: its word segments and their fractional POS and grammar counts."""
-    spans: dict[tuple[int, int], list[str]] = {}
-    if len(tok) <= MAX_TOKEN_LEN:
-        for start, end, interp in _morfeusz().analyse(tok):
-            spans.setdefault((start, end), []).append(interp[2])
-    if not spans:
-        spans = {(0, 1): ["ign"]}
+# Morfeusz returns its interpretations in a C++ std::vector<MorphInterpretation> (SWIG's InterpsList). Reading
+# (startNode, endNode, tagId) of each through SWIG costs a Python object and three calls per interpretation,
+# more than the analysis itself; the vector's memory holds them at fixed offsets, so numpy reads them all at
+# once. The layout (88-byte records, the three int32 fields at bytes 0, 4 and 72, as libstdc++ lays them out)
+# is checked against SWIG's accessors when morfeusz is loaded, and each read checks the vector's size;
+# otherwise the fields are read through SWIG.
+_RECORD_BYTES, _RECORD_FIELDS = 88, [0, 1, 18]  # record size; int32 indices of startNode, endNode, tagId
+
+
+def _raw_table(interps) -> np.ndarray | None:
+    """(start node, end node, tag id) rows read from the vector's memory, or None if its size is not n records."""
+    n = len(interps)
+    addr = int(interps.this)  # the std::vector: pointers to its first record and past its last
+    begin = ctypes.c_void_p.from_address(addr).value
+    end = ctypes.c_void_p.from_address(addr + ctypes.sizeof(ctypes.c_void_p)).value
+    if not n or not begin or end - begin != n * _RECORD_BYTES:
+        return None
+    records = np.frombuffer((ctypes.c_char * (end - begin)).from_address(begin), dtype=np.int32)
+    return records.reshape(n, _RECORD_BYTES // 4)[:, _RECORD_FIELDS].astype(np.int64)  # a copy
+
+
+def _swig_table(interps) -> np.ndarray:
+    rows = [(i.startNode, i.endNode, i.tagId) for i in interps]
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 3)
+
+
+def _raw_layout_ok(m) -> bool:
+    interps = m.analyse("Ala ma kota, zrobiłbym to 123 razy, miałem xyzzy.")
+    try:
+        raw = _raw_table(interps)
+    except Exception:  # noqa: BLE001 - any failure means: read through SWIG
+        return False
+    return raw is not None and np.array_equal(raw, _swig_table(interps))
+
+
+def _interp_table(text: str) -> np.ndarray:
+    """morfeusz's analysis of `text` as (start node, end node, tag id) rows, in its order."""
+    _, _, m, _, _, raw_ok = _morfeusz()
+    interps = m.analyse(text)
+    table = _raw_table(interps) if raw_ok else None
+    return _swig_table(interps) if table is None else table
+
+
+def _tag(tag_id: int) -> tuple[str, frozenset]:
+    info = _TAGS.get(tag_id)
+    if info is None:
+        parts = _morfeusz()[4].getTag(tag_id).split(":")
+        info = _TAGS[tag_id] = (parts[0], frozenset(parts))
+    return info
+
+
+def _shape_row(key: tuple) -> tuple[tuple, int]:
+    """A key's row (word segments and their fractional POS and grammar counts, the two unknown-segment
+    columns left 0) and its number of unknown-only spans. No interpretation at all counts as one unknown segment."""
+    spans: dict[tuple[int, int], set[int]] = {}  # segment span -> its tag ids, spans in order of appearance
+    for j in range(0, len(key), 3):
+        spans.setdefault((key[j], key[j + 1]), set()).add(key[j + 2])
+    infos = [[_tag(t) for t in span] for span in spans.values()] or [[("ign", frozenset(("ign",)))]]
     row = [0.0] * _N_COLS
-    for tags in spans.values():
-        parts = [t.split(":") for t in tags]
-        pos = {p[0] for p in parts} - {"interp"}
+    n_oov = 0
+    for span in infos:
+        pos = {p for p, _ in span} - {"interp"}
         if not pos:
             continue  # a punctuation segment is not a word segment
         row[0] += 1
         classes = {_TAG_CLASS.get(p, "other") for p in pos}
         for c in classes:
             row[_COL[c]] += 1 / len(classes)
-        fields = {f for p in parts for f in p}
+        fields = frozenset().union(*(f for _, f in span))
         for name, tag in _GRAMMAR:
             row[_COL[name]] += tag in fields
-        if classes == {"oov"}:
-            row[_COL["oov_digit"]] += any(ch.isdigit() for ch in tok)
-            row[_COL["oov_cap"]] += tok[0].isupper()
-    return _row_id(tuple(row))
+        n_oov += classes == {"oov"}
+    return tuple(row), n_oov
+
+
+def _token_row(tok: str, key: tuple) -> int:
+    """The id of a token's row; the unknown-segment columns add the token's own digit and capital flags."""
+    hit = _SHAPES.get(key)
+    if hit is None:
+        row, n_oov = _shape_row(key)
+        hit = _SHAPES[key] = (row, n_oov, -1 if n_oov else _row_id(row))
+    row, n_oov, i = hit
+    if i >= 0:
+        return i
+    variant = (key, not tok.isalpha() and any(ch.isdigit() for ch in tok), tok[0].isupper())
+    i = _OOV_ROWS.get(variant)
+    if i is None:
+        row = list(row)
+        row[_COL["oov_digit"]] += n_oov * variant[1]
+        row[_COL["oov_cap"]] += n_oov * variant[2]
+        i = _OOV_ROWS[variant] = _row_id(tuple(row))
+    return i
+
+
+def _keys(text: str, split: bool = True) -> list[tuple]:
+    """The key of every space-separated token of `text`, from one morfeusz call: with KEEP_WHITESPACES each
+    space comes back as a segment of its own (tag 'sp'), which ends the token before it. With split=False
+    the whole text is one token and whitespace segments are left out."""
+    table = _interp_table(text)
+    is_sp = table[:, 2] == _morfeusz()[3]
+    rows = table[~is_sp]
+    token = (np.cumsum(is_sp) if split else np.zeros(len(table), dtype=np.intp))[~is_sp]  # per row
+    n_tokens = int(is_sp.sum()) + 1 if split else 1
+    first = np.searchsorted(token, np.arange(n_tokens))  # each token's rows are first[k]:last[k]
+    last = np.searchsorted(token, np.arange(n_tokens), side="right")
+    if len(rows):
+        rows[:, :2] -= rows[np.minimum(first, len(rows) - 1), 0][token][:, None]  # nodes from the token's first
+    flat = rows.ravel().tolist()
+    return [tuple(flat[3 * i:3 * j]) for i, j in zip(first.tolist(), last.tolist())]
+
+
+def _analyse_tokens(tokens: list[str]) -> list[int]:
+    """The row ids of tokens not seen before, now cached. The tokens go to morfeusz in one call, joined by
+    spaces: a token's analysis does not depend on its neighbours, and one call per token costs more (morfeusz
+    has a fixed cost per call, and the wrapper builds five strings per interpretation where one tag id is
+    needed). Tokens longer than MAX_TOKEN_LEN are never words: unknown without asking morfeusz."""
+    short = tokens if max(map(len, tokens)) <= MAX_TOKEN_LEN else [t for t in tokens if len(t) <= MAX_TOKEN_LEN]
+    keys = _keys(" ".join(short)) if short else []
+    if len(keys) != len(short):  # a character morfeusz takes for a space: fall back to one call per token
+        keys = [_keys(tok, split=False)[0] for tok in short]
+    if short is not tokens:
+        by_token = dict(zip(short, keys))
+        keys = [by_token.get(tok, ()) for tok in tokens]
+    ids = []
+    for tok, key in zip(tokens, keys):
+        hit = _SHAPES.get(key)
+        i = _CACHE[tok] = hit[2] if hit is not None and hit[2] >= 0 else _token_row(tok, key)
+        ids.append(i)
+    return ids
 
 
 def _row_id(row: tuple) -> int:
@@ -448,24 +617,23 @@ def clear_cache() -> None:
     global _MATRIX
     _CACHE.clear()
     _ROW_IDS.clear()
+    _SHAPES.clear()
+    _OOV_ROWS.clear()
     _MATRIX = np.zeros((1024, _N_COLS))
 
 
-def _morphology(tokens: list[str]) -> np.ndarray:
-    """Column sums of the tokens' rows, repetitions included."""
+def _morphology(tokens: list[str], weights: np.ndarray) -> np.ndarray:
+    """Column sums of the rows of distinct tokens, each weighted by its number of occurrences."""
     if not tokens:
         return np.zeros(_N_COLS)
     if len(_CACHE) > MAX_CACHE:
         clear_cache()
-    counts = Counter(tokens)
-    ids = []
-    for tok in counts:
-        i = _CACHE.get(tok)
-        if i is None:
-            i = _CACHE[tok] = _analyse_token(tok)
-        ids.append(i)
-    weights = np.fromiter(counts.values(), dtype=float, count=len(counts))
-    return weights @ _MATRIX[np.array(ids)]
+    ids = list(map(_CACHE.get, tokens))  # one lookup per distinct token; None where not analysed yet
+    if None in ids:
+        missing = [k for k, i in enumerate(ids) if i is None]
+        for k, i in zip(missing, _analyse_tokens([tokens[k] for k in missing])):
+            ids[k] = i
+    return weights.astype(float) @ _MATRIX[ids]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -476,7 +644,13 @@ def _div(a, b) -> float:
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
-    return (float(values.mean()), float(values.std())) if len(values) else (0.0, 0.0)
+    """Mean and population standard deviation of integers, from exact integer sums (numpy's mean and std cost
+    more on short arrays; the two agree to about 1e-15)."""
+    n = len(values)
+    if not n:
+        return 0.0, 0.0
+    s, ss = int(values.sum()), int(values @ values)
+    return s / n, math.sqrt((n * ss - s * s) / (n * n))
 
 
 def _count(pattern: re.Pattern, text: str, *needles: str) -> int:
@@ -486,16 +660,29 @@ def _count(pattern: re.Pattern, text: str, *needles: str) -> int:
     return len(pattern.findall(text))
 
 
-def _strip_markdown(text: str) -> str:
+def _can_start(firsts: set[str], marks: str, digit: bool = False) -> bool:
+    """Whether a line-start pattern can match: some non-blank line starts (after its whitespace) with one of
+    `marks`, or with a decimal digit when `digit`. Every such pattern allows only spaces and tabs before."""
+    return not firsts.isdisjoint(marks) or (digit and any(map(str.isdecimal, firsts)))
+
+
+def _strip_markdown(text: str, firsts: set[str] | None = None) -> str:
     """The text a reader sees: links and images become their text; line markers, fences, table separators,
-    HTML tags, horizontal rules and the characters * _ ` | ~ are removed."""
-    s = _MD_LINK.sub(r"\2", text) if "](" in text else text
+    HTML tags, horizontal rules and the characters * _ ` | ~ are removed. `firsts`, the first characters of
+    the text's stripped non-blank lines, lets line-start passes be skipped where no line can match."""
+    if "](" in text:
+        s = _MD_LINK.sub(r"\2", text)
+        firsts = None  # a link's text may now start a line
+    else:
+        s = text
     if "```" in s or "~~~" in s:
         s = _MD_FENCE_LINE.sub("", s)
     if "|" in s:
         s = _MD_TABLE_SEP_LINE.sub("", s)
-    s = _MD_HR.sub("", s)
-    s = _MD_LINE_MARK.sub("", s)
+    if firsts is None or _can_start(firsts, "-*_"):
+        s = _MD_HR.sub("", s)
+    if firsts is None or _can_start(firsts, "#>-*+•", digit=True):
+        s = _MD_LINE_MARK.sub("", s)
     if "<" in s:
         s = _HTML_TAG.sub("", s)
     for ch in "*_`|~":  # str.replace is much faster than str.translate here
@@ -540,31 +727,106 @@ def _code_lines(lines: list[str]) -> int:
     return total
 
 
-def _entropy(cps: np.ndarray) -> float:
-    if not len(cps):
+def _entropy(counts: np.ndarray) -> float:
+    """Shannon entropy (bits) from the counts of the distinct characters."""
+    if not len(counts):
         return 0.0
-    _, counts = np.unique(cps, return_counts=True)
-    p = counts / len(cps)
+    p = counts / counts.sum()
     return float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def _dup_ngram_ratio(tokens: list[str], n: int) -> float:
-    grams = list(zip(*(tokens[i:] for i in range(n))))
-    return _div(len(grams) - len(set(grams)), len(grams))
+def _ngram_repeats(ids: np.ndarray) -> tuple[float, float, float]:
+    """dup_3gram_ratio, dup_5gram_ratio, consecutive_duplicate_word_ratio of a sequence of token ids (each below
+    len(ids)). A 3-gram is coded as one integer, a 5-gram as the ranks of its two overlapping 3-grams, and
+    np.unique counts the distinct ones: the same counts as sets of string tuples, without the tuples."""
+    n = len(ids)
+    dup3 = dup5 = 0.0
+    if n >= 3:
+        k = int(ids.max()) + 1
+        key3 = (ids[:-2] * k + ids[1:-1]) * k + ids[2:]  # < k**3 <= 10,000**3: fits in int64
+        dup3 = _div(len(key3) - _n_distinct(key3), len(key3))
+        if n >= 5:
+            if k ** 5 < 2 ** 63:
+                key5 = (key3[:-2] * k + ids[3:-1]) * k + ids[4:]
+            else:  # code each 3-gram by its rank instead
+                distinct3, rank3 = np.unique(key3, return_inverse=True)
+                key5 = rank3[:-2] * len(distinct3) + rank3[2:]
+            dup5 = _div(len(key5) - _n_distinct(key5), len(key5))
+    consecutive = _div(np.count_nonzero(ids[1:] == ids[:-1]), n)
+    return dup3, dup5, consecutive
 
 
-def _windowed_ttr(tokens: list[str], size: int = 100) -> float:
-    if len(tokens) < size:
-        return _div(len(set(tokens)), len(tokens))
-    windows = [tokens[i:i + size] for i in range(0, len(tokens) - size + 1, size)]
-    return sum(len(set(w)) for w in windows) / (size * len(windows))
+def _windowed_ttr(ids: np.ndarray, size: int = 100) -> float:
+    """Mean distinct/total over consecutive windows of `size` token ids (a shorter rest is left out)."""
+    if len(ids) < size:
+        return _div(_n_distinct(ids), len(ids))
+    k = len(ids) // size
+    windows = np.sort(ids[:k * size].reshape(k, size), axis=1)
+    return (k + int(np.count_nonzero(windows[:, 1:] != windows[:, :-1]))) / (size * k)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) positions of the maximal runs of True."""
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return edges[0::2], edges[1::2]
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values and how often each occurs (np.unique's answer, with less overhead)."""
+    if not len(values):
+        return values, np.zeros(0, dtype=np.intp)
+    s = np.sort(values)
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return s[starts], np.diff(np.append(starts, len(s)))
+
+
+def _n_distinct(values: np.ndarray) -> int:
+    s = np.sort(values)
+    return int(np.count_nonzero(s[1:] != s[:-1])) + 1 if len(s) else 0
+
+
+def _case_shapes(p: str, flags: np.ndarray, letter: np.ndarray, starts: np.ndarray,
+                 ends: np.ndarray) -> tuple[int, int, int]:
+    """(isupper, islower, istitle) counts over the letter words at starts/ends. A word whose every character is
+    an uppercase or a lowercase letter is classified from flag counts (isupper: all upper; islower: all lower;
+    istitle: the first upper, the rest lower); the others (uncased or titlecase letters, ...) by str methods."""
+    if not len(starts):
+        return 0, 0, 0
+    up = ((flags & UPPER) != 0) & letter
+    lo = ((flags & LOWER) != 0) & letter
+    # From one word's start to the next there are no letters but the word's own: reduceat sums each word.
+    n_up = np.add.reduceat(up, starts, dtype=np.intp)
+    n_lo = np.add.reduceat(lo, starts, dtype=np.intp)
+    lens = ends - starts
+    simple = n_up + n_lo == lens  # no character is both
+    first_up = up[starts]
+    n_upper = int(np.count_nonzero(simple & (n_up == lens)))
+    n_lower = int(np.count_nonzero(simple & (n_lo == lens)))
+    n_title = int(np.count_nonzero(simple & first_up & (n_up == 1)))
+    for i in np.flatnonzero(~simple).tolist():
+        w = p[starts[i]:ends[i]]
+        n_upper += w.isupper()
+        n_lower += w.islower()
+        n_title += w.istitle()
+    return n_upper, n_lower, n_title
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The extractor.
 
+# _SENT_SPLIT with the marks kept, so that the lengths of the parts give every sentence's position.
+_SENT_PARTS = re.compile(f"({_SENT_SPLIT.pattern})")
+_ORD = {ch: ord(ch) for ch in _RATIO_CHARS + "".join(chars for _, chars in _PUNCT_MARKS) + ",.;:!?\ufffdxX<^"}
+
+
 def extract(text: str) -> dict[str, float]:
-    """Every feature of FEATURES, in its order, as a finite float."""
+    """Every feature of FEATURES, in its order, as a finite float.
+
+    Most counts come from one array of character flags (numpy) instead of a regex pass or a Python loop
+    each; where a regex is still needed, a flag count or a cheap test first rules out the documents it cannot
+    match. Every stand-in gives the same count as the pattern it replaces (tests/test_features.py compares
+    all features with the values of the pattern-based extractor)."""
     n_chars_total = len(text)
     p = text[:MAX_CHARS]
     if not p.isascii():
@@ -574,17 +836,43 @@ def extract(text: str) -> dict[str, float]:
     f: dict[str, float] = {}
     n = len(p)
 
-    # Units: words, tokens, letter words, lines, sentences, paragraphs.
-    words = p.split()
-    n_words = len(words)
-    tokens = _TOKEN.findall(p)
-    lower = " ".join(tokens).lower().split(" ") if tokens else []  # one C call instead of a loop
-    n_tokens = len(tokens)
+    # Characters: flags per position, and the distinct characters with their counts.
     cps = _code_points(p)
     flags = _flags(cps)
-    c = _flag_counts(flags)
-    letter_words = _LETTER_WORD.findall(p) if c[DIGIT] else tokens  # without digits the two are the same
-    n_lw = len(letter_words)
+    distinct, distinct_counts = _distinct(cps)
+    c = _flag_counts(_flags(distinct), distinct_counts)
+    char_count = dict(zip(distinct.tolist(), distinct_counts.tolist()))
+    count = {ch: char_count.get(o, 0) for ch, o in _ORD.items()}.__getitem__  # the text's count of ch
+
+    space = (flags & SPACE) != 0
+    word_start = ~space
+    word_start[1:] &= space[:-1]
+    word_cum = np.concatenate(([0], np.cumsum(word_start)))  # word starts before each position
+    letter = (flags & WORDLET) != 0
+    letter_pos = np.flatnonzero(letter)
+
+    # Units: words, tokens, letter words, lines, sentences, paragraphs.
+    n_words = int(word_cum[-1])  # = len(p.split()): both split at str.isspace characters
+    tok_starts, tok_ends = _runs((flags & ALNUM) != 0)  # tokens: the matches of _TOKEN, cut out by position
+    tokens = list(map(p.__getitem__, map(slice, tok_starts.tolist(), tok_ends.tolist())))
+    n_tokens = len(tokens)
+    # Tokens and lowercased tokens as integer ids, each the position of its first occurrence (setdefault keeps
+    # the first): each distinct token is lowercased once, and counts, windows and n-grams work on integers.
+    first_at: dict[str, int] = {}
+    tok_ids = np.fromiter(map(first_at.setdefault, tokens, itertools.count()), dtype=np.intp, count=n_tokens)
+    distinct_tokens = list(first_at)  # in order of first occurrence
+    first_pos = np.fromiter(first_at.values(), dtype=np.intp, count=len(first_at))
+    tok_weights = np.bincount(tok_ids, minlength=n_tokens)[first_pos]  # occurrences of each distinct token
+    lower_first: dict[str, int] = {}  # lowercased token -> its id: the rank among distinct tokens of its first
+    tok_lower = " ".join(distinct_tokens).lower().split(" ") if tokens else []  # one C call instead of a loop
+    low_of = np.fromiter(map(lower_first.setdefault, tok_lower, itertools.count()), dtype=np.intp,
+                         count=len(tok_lower))
+    rank = np.empty(n_tokens, dtype=np.intp)
+    rank[first_pos] = np.arange(len(first_pos))
+    lower_ids = low_of[rank[tok_ids]]  # the lowercased token at every position
+    low_counts = np.bincount(lower_ids)  # by id; 0 for ids that are no lowercased token's first
+    lw_starts, lw_ends = _runs(letter)  # letter words: the matches of _LETTER_WORD
+    n_lw = len(lw_starts)
     low = p.lower()
     lines = p.split("\n")
     if lines and lines[-1] == "":
@@ -594,17 +882,22 @@ def extract(text: str) -> dict[str, float]:
     nonblank = [s for s in stripped if s]
     n_nonblank = len(nonblank)
     blank = n_lines - n_nonblank
+    firsts = {s[0] for s in nonblank}
 
-    sent_lens, no_upper_start, lowercase_only = [], 0, 0
-    for s in _SENT_SPLIT.split(p):
-        m = _LETTER.search(s)
-        if m is None:
-            continue  # no letter: not a sentence (e.g. '1' of '1. Item', or a line of dashes)
-        sent_lens.append(len(s.split()))
-        no_upper_start += not m.group().isupper()
-        lowercase_only += s == s.lower()
+    # Sentences are the parts between _SENT_SPLIT matches that contain a letter. Words per sentence are the
+    # word starts inside it (the character before a sentence is always whitespace, so these are its own).
+    parts = _SENT_PARTS.split(p)
+    part_ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.intp, count=len(parts)))
+    sent_start = np.concatenate(([0], part_ends[1::2]))
+    sent_end = part_ends[0::2]
+    first_letter = np.append(letter_pos, n)[np.searchsorted(letter_pos, sent_start)]
+    is_sent = first_letter < sent_end
+    sent_start, sent_end, first_letter = sent_start[is_sent], sent_end[is_sent], first_letter[is_sent]
+    sent_lens = word_cum[sent_end] - word_cum[sent_start]
     n_sent = len(sent_lens)
-    sent_lens = np.array(sent_lens, dtype=float)
+    no_upper_start = int(np.count_nonzero((flags[first_letter] & UPPER) == 0))
+    changes = np.flatnonzero(flags & LOWER_CHANGES)  # s == s.lower() iff s has no such character
+    lowercase_only = int(np.count_nonzero(np.searchsorted(changes, sent_end) == np.searchsorted(changes, sent_start)))
 
     paragraphs = [b.strip() for b in _PARA_SPLIT.split(p)]
     paragraphs = [b for b in paragraphs if b]
@@ -633,7 +926,7 @@ def extract(text: str) -> dict[str, float]:
     f["duplicate_paragraph_ratio"] = _div(n_para - len(set(paragraphs)), n_para)
 
     # Lines.
-    line_lens = np.fromiter(map(len, lines), dtype=float, count=n_lines)
+    line_lens = np.fromiter(map(len, lines), dtype=np.int64, count=n_lines)
     nonblank_lens = line_lens[np.fromiter(map(bool, stripped), dtype=bool, count=n_lines)]
     mean, std = _mean_std(nonblank_lens)
     f["average_lines"] = mean
@@ -650,7 +943,7 @@ def extract(text: str) -> dict[str, float]:
 
     # Characters.
     n_letters = c[LETTER]
-    f["entropy"] = _entropy(cps)
+    f["entropy"] = _entropy(distinct_counts)
     f["letter_ratio"] = _div(n_letters, n)
     f["overall_uppercase_ratio"] = _div(c[UPPER], n)
     f["digit_ratio"] = _div(c[DIGIT], n)
@@ -658,33 +951,46 @@ def extract(text: str) -> dict[str, float]:
     f["punct_frequency"] = _div(c[PUNCT], n)
     f["polish_diacritics_ratio"] = _div(c[POLISH], n_letters)
     f["non_latin_letter_ratio"] = _div(c[NONLATIN], n_letters)
-    f["replacement_char_ratio"] = _div(p.count("\ufffd"), n)
+    f["replacement_char_ratio"] = _div(count("\ufffd"), n)
     f["control_char_ratio"] = _div(c[CONTROL], n)
-    f["mojibake_ratio"] = _div(len(_MOJIBAKE.findall(p)), n)
-    f["multiple_space_ratio"] = _div(_count(_MULTI_SPACE, p, "  ", "\t"), n_words)
+    f["mojibake_ratio"] = _div(len(_MOJIBAKE.findall(p)) if c[MOJI_LEAD] else 0, n)
+    multi_space = 0
+    if c[SPACE_TAB] > 1:  # runs of 2+ spaces or tabs: the matches of _MULTI_SPACE
+        st = (flags & SPACE_TAB) != 0
+        multi_space = int(np.count_nonzero(st[1:] & st[:-1] & ~np.concatenate(([False], st[:-2]))))
+    f["multiple_space_ratio"] = _div(multi_space, n_words)
     f["special_chars_ratio_md"] = _div(c[MDSPECIAL], n)
-    visible = _strip_markdown(p)
-    cv = _flag_counts(_flags(_code_points(visible)), (LOWER, UPPER))
-    f["lowercase_ratio_md"] = _div(cv[LOWER], len(visible))
-    f["uppercase_ratio_md"] = _div(cv[UPPER], len(visible))
+    visible = _strip_markdown(p, firsts)
+    if visible == p:  # no markup: the text's own counts
+        n_lower_md, n_upper_md = c[LOWER], c[UPPER]
+    else:
+        visible_flags = _flags(_code_points(visible))
+        n_lower_md, n_upper_md = np.count_nonzero(visible_flags & LOWER), np.count_nonzero(visible_flags & UPPER)
+    f["lowercase_ratio_md"] = _div(n_lower_md, len(visible))
+    f["uppercase_ratio_md"] = _div(n_upper_md, len(visible))
 
     # Symbols.
     for ch in _RATIO_CHARS:
-        f[f"char_ratio_{ch}"] = _div(p.count(ch), n)
+        f[f"char_ratio_{ch}"] = _div(count(ch), n)
 
     # Punctuation.
     for name, chars in _PUNCT_MARKS:
-        f[f"{name}_per_sentence"] = _div(sum(p.count(ch) for ch in chars), n_sent)
+        f[f"{name}_per_sentence"] = _div(sum(map(count, chars)), n_sent)
     ellipses = _count(_ELLIPSIS_END, p, "...", "…")
     f["ellipsis_sentence_ratio"] = _div(ellipses, n_sent)
-    marks = sum(p.count(ch) for ch in ",.;:!?")
-    f["space_before_punct_ratio"] = _div(len(_SPACE_BEFORE_PUNCT.findall(p)), marks)
-    f["comma_no_space_ratio"] = _div(len(_COMMA_NO_SPACE.findall(p)), p.count(",") + p.count(";"))
-    runs = _CHAR_RUN.findall(p)
+    marks = sum(map(count, ",.;:!?"))
+    # A space or tab before , . ; : ! ?  (_SPACE_BEFORE_PUNCT), and , ; before a letter (_COMMA_NO_SPACE).
+    before = ((flags[:-1] & SPACE_TAB) != 0) & ((flags[1:] & MARK6) != 0)
+    f["space_before_punct_ratio"] = _div(np.count_nonzero(before), marks)
+    f["comma_no_space_ratio"] = _div(np.count_nonzero(((flags[:-1] & COMMA_SEMI) != 0) & letter[1:]),
+                                     count(",") + count(";"))
+    # Runs of 4+ equal non-space characters (_CHAR_RUN): only where four equal characters follow each other.
+    same = np.flatnonzero(cps[1:] == cps[:-1])  # i where character i + 1 repeats character i
+    runs = _CHAR_RUN.findall(p) if np.any(same[2:] - same[:-2] == 2) else []
     f["repeated_punct_runs"] = float(sum(1 for r in runs if not r.isalnum()))
 
     # Words.
-    lw_lens = np.fromiter(map(len, letter_words), dtype=np.int64, count=n_lw)
+    lw_lens = (lw_ends - lw_starts).astype(np.int64)
     mean, std = _mean_std(lw_lens)
     f["avg_word_length"] = mean
     f["word_length_std"] = std
@@ -693,38 +999,45 @@ def extract(text: str) -> dict[str, float]:
     for k in range(1, _MAX_WORD_LEN_BIN):
         f[f"word_len_{k}"] = _div(bins[k], n_lw)
     f[f"word_len_{_MAX_WORD_LEN_BIN}plus"] = _div(bins[_MAX_WORD_LEN_BIN], n_lw)
-    f["non_alpha_word_fractions"] = _div(len(_NO_LETTER_WORD.findall(p)), n_words)
-    f["single_char_ratio"] = _div(list(map(len, words)).count(1), n_words)
-    # Case shapes with C-level map() instead of a Python loop. A one-letter uppercase word is both isupper()
-    # and istitle(): it counts as capitalised, not as all-caps.
-    is_upper = np.fromiter(map(str.isupper, letter_words), dtype=bool, count=n_lw)
-    n_single_upper = int(np.count_nonzero(is_upper & (lw_lens == 1)))
-    n_lower = sum(map(str.islower, letter_words))
-    n_title = sum(map(str.istitle, letter_words))
-    n_caps = int(is_upper.sum()) - n_single_upper
+    # Words without a letter (_NO_LETTER_WORD): words minus the distinct words the letters fall in.
+    letter_word_ids = word_cum[letter_pos + 1]
+    n_with_letter = int(np.count_nonzero(np.diff(letter_word_ids))) + 1 if len(letter_pos) else 0
+    f["non_alpha_word_fractions"] = _div(n_words - n_with_letter, n_words)
+    word_end = np.append(space[1:], True)  # the next character is a space, or there is none
+    f["single_char_ratio"] = _div(np.count_nonzero(word_start & word_end), n_words)
+    # A one-letter uppercase word is both isupper() and istitle(): it counts as capitalised, not as all-caps.
+    n_upper, n_lower, n_title = _case_shapes(p, flags, letter, lw_starts, lw_ends)
+    n_single_upper = int(np.count_nonzero((lw_lens == 1) & ((flags[lw_starts] & UPPER) != 0)))
+    n_caps = n_upper - n_single_upper
     f["all_caps_word_ratio"] = _div(n_caps, n_lw)
     f["capitalized_word_ratio"] = _div(n_title, n_lw)
     f["camel_case_word_ratio"] = _div(n_lw - n_lower - n_caps - n_title, n_lw)
-    n_alpha_tokens = sum(map(str.isalpha, tokens))
-    n_digit_tokens = sum(map(str.isdigit, tokens))
+    if c[NONALPHA_ALNUM]:  # else every token is alphabetic
+        tok_lens = tok_ends - tok_starts
+        # Both flags occur only inside tokens, so reduceat from one token's start to the next sums the token.
+        nonalpha = np.add.reduceat((flags & NONALPHA_ALNUM) != 0, tok_starts, dtype=np.intp)
+        digits = np.add.reduceat((flags & DIGITLIKE) != 0, tok_starts, dtype=np.intp)
+        n_alpha_tokens = int(np.count_nonzero(nonalpha == 0))
+        n_digit_tokens = int(np.count_nonzero(digits == tok_lens))
+    else:
+        n_alpha_tokens, n_digit_tokens = n_tokens, 0
     f["mixed_alnum_token_ratio"] = _div(n_tokens - n_alpha_tokens - n_digit_tokens, n_tokens)
-    f["type_token_ratio"] = _windowed_ttr(lower)
-    first = Counter(lower[:1000])
-    f["hapax_ratio"] = _div(list(first.values()).count(1), len(first))
-    counts = Counter(lower)
-    f["top_word_ratio"] = _div(max(counts.values()), n_tokens) if counts else 0.0
-    f["stop_word_ratio"] = _div(sum(counts[w] for w in counts.keys() & STOP_WORDS), n_tokens)
+    f["type_token_ratio"] = _windowed_ttr(lower_ids)
+    first = low_counts if n_tokens <= 1000 else np.bincount(lower_ids[:1000])  # the counts of the first 1,000
+    f["hapax_ratio"] = _div(np.count_nonzero(first == 1), np.count_nonzero(first))
+    f["top_word_ratio"] = _div(low_counts.max(), n_tokens) if n_tokens else 0.0
+    stop_ids = list(map(lower_first.__getitem__, STOP_WORDS.intersection(lower_first)))
+    f["stop_word_ratio"] = _div(low_counts[stop_ids].sum(), n_tokens)
     f["repeated_letter_runs"] = float(sum(1 for r in runs if r.isalpha()))
     f["syllables_per_word"] = _div(_vowel_groups(flags), n_lw)
     n_long = int(np.count_nonzero(lw_lens > 6))
     f["lix"] = _div(n_lw, n_sent) + 100 * _div(n_long, n_lw)
     f["rix"] = _div(n_long, n_sent)
 
-    # Repetition.
-    head = lower[:MAX_NGRAM_TOKENS]
-    f["dup_3gram_ratio"] = _dup_ngram_ratio(head, 3)
-    f["dup_5gram_ratio"] = _dup_ngram_ratio(head, 5)
-    f["consecutive_duplicate_word_ratio"] = _div(sum(map(operator.eq, head, head[1:])), len(head))
+    # Repetition. An id is a rank among distinct tokens in order of first occurrence, so those of the first
+    # MAX_NGRAM_TOKENS tokens are below MAX_NGRAM_TOKENS.
+    head = lower_ids[:MAX_NGRAM_TOKENS].astype(np.int64)
+    f["dup_3gram_ratio"], f["dup_5gram_ratio"], f["consecutive_duplicate_word_ratio"] = _ngram_repeats(head)
     raw = p.encode("utf-8", "surrogatepass")[:COMPRESS_BYTES]
     f["compression_ratio"] = _div(len(zlib.compress(raw)), len(raw))
 
@@ -734,7 +1047,15 @@ def extract(text: str) -> dict[str, float]:
     f["url_char_ratio"] = _div(sum(map(len, urls)), n)
     f["email_count"] = float(_count(_EMAIL, p, "@"))
     f["emoji_count"] = float(c[EMOJI])
-    f["emoticons"] = float(len(_EMOTICON.findall(p)) + len(_EMOTICON_2.findall(p)))
+    emoticons = 0
+    if c[EYE] and c[MOUTH]:  # an eye, then a mouth directly or after a nose
+        eyes = np.flatnonzero(flags[:-1] & EYE)
+        after, after2 = flags[eyes + 1], flags[np.minimum(eyes + 2, n - 1)]
+        if np.any(((after & MOUTH) != 0) | (((after & NOSE) != 0) & ((after2 & MOUTH) != 0))):
+            emoticons = len(_EMOTICON.findall(p))
+    if count("x") or count("X") or count("<") or count("^"):
+        emoticons += len(_EMOTICON_2.findall(p))
+    f["emoticons"] = float(emoticons)
     f["html_tags"] = float(_count(_HTML_TAG, p, "<"))
     f["html_entities"] = float(_count(_HTML_ENTITY, p, "&"))
     boiler = 0
@@ -742,9 +1063,11 @@ def extract(text: str) -> dict[str, float]:
         boiler = sum(1 for s in nonblank if any(k in s.lower() for k in _BOILERPLATE_WORDS))
     f["boilerplate_line_ratio"] = _div(boiler, n_nonblank)
 
-    # Markdown.
-    md = {"md_headings": _count(_MD_HEADING, p, "#"), "md_bullet_items": _count(_MD_BULLET, p, "-", "*", "+", "•"),
-          "md_ordered_items": _count(_MD_ORDERED, p) if c[DIGIT] else 0, "md_blockquotes": _count(_MD_QUOTE, p, ">"),
+    # Markdown. Line-start patterns run only when some line starts with their marker.
+    md = {"md_headings": _count(_MD_HEADING, p) if "#" in firsts else 0,
+          "md_bullet_items": _count(_MD_BULLET, p) if _can_start(firsts, "-*+•") else 0,
+          "md_ordered_items": _count(_MD_ORDERED, p) if c[DIGIT] and _can_start(firsts, "", digit=True) else 0,
+          "md_blockquotes": _count(_MD_QUOTE, p) if ">" in firsts else 0,
           "md_table_rows": _count(_MD_TABLE_ROW, p, "|")}
     links = _MD_LINK.findall(p) if "](" in p else []
     n_images = sum(1 for bang, _ in links if bang)
@@ -764,7 +1087,7 @@ def extract(text: str) -> dict[str, float]:
     f["md_code_line_ratio"] = _div(_code_lines(lines), n_lines) if fences else 0.0
     f["md_blockquotes"] = float(md["md_blockquotes"])
     f["md_blockquote_ratio"] = _div(md["md_blockquotes"], n_nonblank)
-    f["md_horizontal_rules"] = float(_count(_MD_HR, p, "-", "*", "_"))
+    f["md_horizontal_rules"] = float(_count(_MD_HR, p) if _can_start(firsts, "-*_") else 0)
     f["md_table_rows"] = float(md["md_table_rows"])
     f["md_table_row_ratio"] = _div(md["md_table_rows"], n_nonblank)
     f["md_tables"] = float(tables)
@@ -772,7 +1095,7 @@ def extract(text: str) -> dict[str, float]:
     f["md_emphasis"] = float(_count(_MD_EMPHASIS, p, "*", "_"))
 
     # Morphology and grammar.
-    m = _morphology(tokens)
+    m = _morphology(distinct_tokens, tok_weights)
     segs = m[0]
     ratio = {cls: _div(m[_COL[cls]], segs) for cls in _POS_CLASSES}
     f["oovs"] = ratio["oov"]
@@ -785,15 +1108,17 @@ def extract(text: str) -> dict[str, float]:
     f["oov_capitalized_ratio"] = _div(m[_COL["oov_cap"]], m[_COL["oov"]])
     for name, _ in _GRAMMAR:
         f[name] = _div(m[_COL[name]], segs)
-    f["g_negation_ratio"] = _div(counts.get("nie", 0), n_tokens)
+    f["g_negation_ratio"] = _div(low_counts[lower_first["nie"]] if "nie" in lower_first else 0, n_tokens)
 
     return {name: float(f[name]) for name in FEATURES}
 
 
-def extract_batch(batch: dict) -> dict[str, list[float]]:
-    """For `datasets.Dataset.map(batched=True)`: one list per feature, read from batch["text"]."""
-    rows = [extract(t or "") for t in batch["text"]]
-    return {name: [r[name] for r in rows] for name in FEATURES}
+def extract_batch(batch: dict) -> dict[str, np.ndarray]:
+    """For `datasets.Dataset.map(batched=True)`: one float64 array per feature, read from batch["text"]
+    (arrays, not lists: Arrow takes them without converting every float)."""
+    rows = [list(extract(t or "").values()) for t in batch["text"]]
+    columns = np.array(rows, dtype=float).reshape(len(rows), len(FEATURES)).T.copy()
+    return dict(zip(FEATURES, columns))
 
 
 def warm_up() -> None:
@@ -801,8 +1126,9 @@ def warm_up() -> None:
     extract("Ala ma kota.")
 
 
-def extract_dataset(ds, num_proc: int = 1, batch_size: int = 64):
-    """`ds` with one float column per feature added (existing columns kept)."""
+def extract_dataset(ds, num_proc: int = 1, batch_size: int = 256):
+    """`ds` with one float column per feature added (existing columns kept). datasets spends a fixed time per
+    batch and column (about 160 columns), so fewer, larger batches cost less."""
     import datasets
 
     warm_up()

@@ -284,7 +284,7 @@ def test_the_hub_reader_streams_a_local_folder_under_a_scale_that_allows_the_hub
     assert all(d["lang"] == "pl" and d["origin"] == "web" for d in cleaned)
 
 
-def test_two_tasks_split_the_pool_and_minhash_drops_the_copy_another_task_kept(tmp_path, inputs):
+def test_two_tasks_split_the_pool_and_minhash_drops_the_copy_another_task_kept(tmp_path, inputs, capfd):
     """The exact check sees one task; the copy that landed in the other task is MinHash's, and flagged as exact."""
     folder = tmp_path / "corpus"
     pool = tmp_path / "pool"
@@ -295,6 +295,9 @@ def test_two_tasks_split_the_pool_and_minhash_drops_the_copy_another_task_kept(t
             for d in part:
                 f.write(json.dumps(d, ensure_ascii=False) + "\n")
     cp.build(folder, "ci", input_folder=pool, tasks=2).run()
+    out, err = capfd.readouterr()  # the workers' logs go to their task logs, not to the console
+    assert "Launching pipeline" not in err + out and "minhash_signatures: 2 task(s) in" in out
+    assert "Launching pipeline for rank=1" in (folder / "logs" / "clean" / "logs" / "task_00001.log").read_text()
     assert sorted(p.name for p in (folder / "cleaned").glob("*.parquet")) == ["00000.parquet", "00001.parquet"]
     near = cp.near_duplicates(folder)
     assert len(near) == 1 and near.exact_copy.all()

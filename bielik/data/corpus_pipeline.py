@@ -40,6 +40,7 @@ import hashlib
 import json
 import math
 import pickle
+import os
 import shutil
 import sys
 import time
@@ -48,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 from datatrove.data import Document
+from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.readers.base import BaseReader
@@ -365,6 +367,13 @@ def load_topic_model(path):
 
 # --- the pipeline ------------------------------------------------------------------------------------------------
 
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor; each task logs to its own log file only (see _quiet_task)."""
+
+    def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
+        return _quiet_task(super()._launch_run_for_rank, rank, ranks_q, completed, completed_lock)
+
+
 @dataclass
 class Stage:
     name: str
@@ -469,6 +478,18 @@ class CorpusPipeline:
         return jobs
 
 
+_NULL = None  # one stream to os.devnull per process, never closed: loguru keeps a handler on it after a task
+
+
+def _quiet_task(run, *args, **kwargs):
+    """Run one datatrove task with stderr sent nowhere: datatrove gives each task a stderr handler at INFO (dozens
+    of lines a task, in the chapter's page or the terminal) besides its full log, logs/<stage>/logs/task_N.log."""
+    global _NULL
+    _NULL = _NULL or open(os.devnull, "w")  # noqa: SIM115 - kept open for the process's life
+    with contextlib.redirect_stderr(_NULL):
+        return run(*args, **kwargs)
+
+
 @contextlib.contextmanager
 def _console_to(path: Path):
     """datatrove's console log (loguru, to stderr at INFO: dozens of lines a stage) into `path` instead; warnings and
@@ -523,7 +544,7 @@ def build(folder, scale: str, *, data_dir=None, sources: list[str] | None = None
     executor: "local" or "slurm"; None: SLURM at full, local elsewhere (chapter 01's own pass is always local: its
     classifier is trained on it; the corpus pass at full is the launch script's). slurm: overrides of SLURM.
     """
-    from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+    from datatrove.executor import SlurmPipelineExecutor
     from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
     from datatrove.pipeline.readers import ParquetReader
@@ -626,8 +647,8 @@ def build(folder, scale: str, *, data_dir=None, sources: list[str] | None = None
                 env_command=slurm_options["env_command"] or _env_command(),
                 sbatch_args=slurm_options["sbatch_args"], skip_completed=skip_completed)
         else:
-            executor = LocalPipelineExecutor(steps, tasks=n_tasks, workers=min(n_tasks, tasks),
-                                             logging_dir=logging_dir, skip_completed=skip_completed)
+            executor = QuietLocalExecutor(steps, tasks=n_tasks, workers=min(n_tasks, tasks),
+                                          logging_dir=logging_dir, skip_completed=skip_completed)
         stages.append(Stage(name, executor, dict(parameters), [o for o, s in OUTPUTS.items() if s == name]))
         previous = executor
     return CorpusPipeline(folder, scale, stages, is_slurm)

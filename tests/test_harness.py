@@ -26,6 +26,15 @@ def test_normalisation_is_the_leaderboards():
     assert E.normalise(0.2, 0.5) == pytest.approx(-60)
 
 
+def test_the_averages_standard_error_by_hand():
+    rows = [{"task": "a", "shots": 0, "normalised stderr": 3.0}, {"task": "b", "shots": 0, "normalised stderr": 4.0},
+            {"task": "c", "shots": 0, "normalised stderr": None}, {"task": "a", "shots": 5, "normalised stderr": 9.0}]
+    # sqrt(3^2 + 4^2) / 3 tasks; c has none, so the figure is a lower bound and c is named
+    assert harness.average_stderr(rows, 0) == (pytest.approx(5 / 3), ["c"])
+    assert harness.average_stderr(rows, 5) == (pytest.approx(9.0), [])
+    assert harness.average_stderr(rows[2:3], 0) == (None, ["c"])
+
+
 def test_f1_and_constant_baselines_by_hand():
     gold, pred = [1, 1, 0, 0, 1], [1, 0, 0, 1, 1]
     # tp 2, fp 1, fn 1 -> 4 / 6
@@ -107,6 +116,10 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
         assert r["normalised"] == pytest.approx(E.normalise(r["score"] / 100, r["baseline"] / 100))
     assert result["average"]["0"] == pytest.approx((rows["dyk", 0]["normalised"] + rows["quiz_qa", 0]["normalised"]) / 2)
     assert result["perplexity"] > 1
+    # lm-eval's closed-form standard error for quiz_qa's mean similarity, none for dyk's F1
+    assert rows["dyk", 0]["normalised stderr"] is None and result["tasks_without_stderr"] == ["dyk"]
+    se = rows["quiz_qa", 0]["normalised stderr"]
+    assert se >= 0 and result["average_stderr"]["0"] == pytest.approx(se / 2)
     assert harness.stages(ch.run)[0]["stage"] == "untrained"  # chapter 09 finds it
     recorded = harness.recorded_average(ch.run, ch.chapter.id, "untrained", 0)
     assert recorded == pytest.approx(result["average"]["0"], abs=0.01)

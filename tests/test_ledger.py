@@ -95,7 +95,7 @@ def test_merge_claim_allows_twice_the_seeds_spread_of_the_harness(tmp_path):
     assert verdict == ledger.UNTESTABLE and "one seed" in ours  # chapter 04 ran one seed: no measured noise
     figures.record(tmp_path, "04_pretraining", "pretrained seed spread: harness average, 0-shot", 1.0)
     ours, verdict = _verdict(tmp_path, "A linear merge")  # 1.5 points worse, within twice 1.0
-    assert verdict == ledger.SUPPORTED and "seeds' spread 1.0000" in ours
+    assert verdict == ledger.SUPPORTED and f"{ledger.POINTS} 1.0000" in ours
     figures.record(tmp_path, "07_merging", "merged: harness average, 0-shot", 7.5)  # 2.5 worse
     assert _verdict(tmp_path, "A linear merge")[1] == ledger.NOT_SUPPORTED
     figures.record(tmp_path, "07_merging", "best component: harness average, 0-shot", 1.5)  # within 2 x 1.0 of 0
@@ -103,6 +103,21 @@ def test_merge_claim_allows_twice_the_seeds_spread_of_the_harness(tmp_path):
     figures.record(tmp_path, "07_merging", harness.bits_name("merged"), 2.39)
     row = next(r for r in ledger.verdicts(tmp_path) if r["claim"].startswith("A linear merge"))
     assert row["decided by"] == ledger.BITS and "one seed" in row["ours"]  # no bits spread recorded
+
+
+def test_lm_evals_standard_error_is_a_floor_under_the_seeds_spread(tmp_path):
+    figures.record(tmp_path, "04_pretraining", "pretrained: harness average, 0-shot", 5.0)
+    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", 9.0)
+    figures.record(tmp_path, "04_pretraining", "pretrained seed spread: harness average, 0-shot", 0.0)
+    ours, verdict = _verdict(tmp_path, "Post-training")  # two seeds alike: a spread of 0 would call +4 real
+    assert verdict == ledger.SUPPORTED and f"{ledger.POINTS} of 0.0000" in ours
+    figures.record(tmp_path, "04_pretraining", "pretrained harness average, 0-shot: standard error", 2.5)
+    ours, verdict = _verdict(tmp_path, "Post-training")  # +4 is within twice 2.5
+    assert verdict == ledger.UNTESTABLE and "within twice it" in ours
+    figures.record(tmp_path, "04_pretraining", "pretrained: harness average, 0-shot", 6.0)
+    figures.record(tmp_path, "05_sft", "sft-wicel_alr: harness average, 0-shot", 12.0)
+    ours, verdict = _verdict(tmp_path, "Post-training")  # +6 against 2.5: beyond twice it
+    assert verdict == ledger.SUPPORTED and f"{ledger.POINTS} of 2.5000" in ours
 
 
 def test_merge_of_parts_at_the_baseline_is_judged_on_bits_per_byte(tmp_path):

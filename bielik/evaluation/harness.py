@@ -68,6 +68,12 @@ def lm_for(model, tok, batch_size: int = 16, calls: type | None = None):
                      max_length=getattr(model.config, "max_position_embeddings", None))
 
 
+# lm-eval's standard errors: closed-form for mean metrics (acc, exact_match: sqrt(p(1 - p) / (n - 1))); our F1
+# aggregations and the held-out perplexities are not in its bootstrappable list, so they get none and nothing
+# is resampled (0 would turn every standard error off)
+STDERR_BOOTSTRAP = 100
+
+
 def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | None = None,
               data_dir: Path | None = None, seed: int = 0, heldout: Path | None = None,
               pairs: Path | None = None) -> dict:
@@ -81,7 +87,7 @@ def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | N
         raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(ALL_TASKS)}")
     out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit,
                           task_manager=task_manager(data_dir, heldout, pairs),
-                          log_samples=False, bootstrap_iters=0, random_seed=seed, numpy_random_seed=seed,
+                          log_samples=False, bootstrap_iters=STDERR_BOOTSTRAP, random_seed=seed, numpy_random_seed=seed,
                           torch_random_seed=seed, fewshot_random_seed=seed)
     return out["results"]
 
@@ -100,9 +106,12 @@ def rows_from(results: dict, shots: int, data_dir: Path, limit: int | None) -> l
             gold = [d["label"] for d in test[:limit or None]]
         b = polish_tasks.baseline(task, gold)
         lb = task.leaderboard_b
+        se = res.get(f"{task.metric}_stderr,none")
         rows.append({"task": name, "shots": shots, "metric": task.metric_title, "score": 100 * raw,
                      "baseline": 100 * b, "leaderboard b": None if lb is None else 100 * lb,
                      "normalised": polish_tasks.normalise(raw, b),
+                     # in normalised points; None where lm-eval gives none (F1)
+                     "normalised stderr": 100 * se / (1 - b) if isinstance(se, (int, float)) else None,
                      **{m: 100 * res[f"{m},none"] for m in task.extra_metrics}})
     return rows
 
@@ -278,12 +287,25 @@ def gguf_job(job: dict) -> dict:
     return {**out, "yardsticks": run_yardsticks(lm, job["plan"], Path(job["data_dir"]), job["seed"])}
 
 
+def average_stderr(rows: list[dict], shots: int) -> tuple[float | None, list[str]]:
+    """The standard error of the normalised average of `shots`-shot rows, the tasks taken as independent:
+    sqrt(sum of the tasks' squared standard errors) / tasks. Tasks without one (F1) add nothing, so with them it
+    is a lower bound; they are returned by name. None when no task has one (rows scored before lm-eval's
+    standard errors were kept)."""
+    rows = [r for r in rows if r["shots"] == shots]
+    have = [r["normalised stderr"] for r in rows if r.get("normalised stderr") is not None]
+    return (math.sqrt(sum(se * se for se in have)) / len(rows) if have else None,
+            [r["task"] for r in rows if r.get("normalised stderr") is None])
+
+
 def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, perplexity: float | None) -> dict:
     """A stage's result: averages per shot count, written to the chapter's eval folder and recorded."""
     averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
                 for k in shots}
     result = {"stage": stage, "chapter": ch.chapter.id, **about, "rows": rows,
               "average": {str(k): v for k, v in averages.items()},
+              "average_stderr": {str(k): average_stderr(rows, k)[0] for k in shots},
+              "tasks_without_stderr": sorted({t for k in shots for t in average_stderr(rows, k)[1]}),
               "seconds": time.perf_counter() - start, "finished": time.time()}
     if perplexity is not None:
         result["perplexity"] = perplexity

@@ -36,6 +36,8 @@ def seed_stage(stage: str, seed: int) -> str:
 # the spreads of the pretrained model's scores over chapter 04's seeds: the noise of harness averages, bits per
 # byte and grammar accuracy wherever a claim compares two stages on them
 AVERAGE_SPREAD = "pretrained seed spread: harness average, 0-shot"
+# lm-eval's standard error of the same average (its documents sampled, not its seeds); a floor under the spread
+AVERAGE_STDERR = "pretrained harness average, 0-shot: standard error"
 BITS_SPREAD = "pretrained seed spread: bits per byte"
 GRAMMAR_SPREAD = "pretrained seed spread: grammar track, accuracy"
 

@@ -52,8 +52,8 @@ class Figures:
 
 
 def at_baseline(score: float, noise: float | None) -> bool:
-    """A normalised harness average no better than the constant answer by more than twice the seeds' spread
-    (`noise`; none measured: by anything): no task skill. Below it counts as at it."""
+    """A normalised harness average no better than the constant answer by more than twice its noise (`noise`,
+    `_points_noise`; none measured: by anything): no task skill. Below it counts as at it."""
     return score <= 2 * (noise or 0.0)
 
 
@@ -66,13 +66,19 @@ def optional(f: Figures, chapter: str, name: str) -> float | None:
         return None
 
 
-def against_seeds(value: float, noise: float | None, unit: str, better_if_negative: bool = True) -> tuple[str, str]:
+SEEDS = "seeds' spread"
+# a harness average's noise: the seeds' spread or lm-eval's standard error of the average, whichever is larger
+POINTS = "noise (the larger of the seeds' spread and lm-eval's standard error)"
+
+
+def against_seeds(value: float, noise: float | None, unit: str, better_if_negative: bool = True,
+                  label: str = SEEDS) -> tuple[str, str]:
     """An effect judged against the seeds' spread: supported when it has the predicted sign and is larger than twice
     the spread, not supported when it is that large the other way, otherwise not testable."""
     text = f"{value:+.4f} {unit}"
     if noise is None:
         return text + " (one seed: no measured noise)", UNTESTABLE
-    text += f" against a seeds' spread of {noise:.4f}"
+    text += f" against a {label} of {noise:.4f}"
     if abs(value) <= 2 * noise:
         return text + " (within twice it)", UNTESTABLE
     good = value < 0 if better_if_negative else value > 0
@@ -84,7 +90,11 @@ def _pretraining_noise(f: Figures) -> float | None:
 
 
 def _points_noise(f: Figures) -> float | None:
-    return optional(f, "04_pretraining", figure_names.AVERAGE_SPREAD)
+    """The larger of the pretrained model's seed spread and lm-eval's standard error of its average (which
+    exists with one seed, and keeps two seeds that answer alike from calling the noise 0); None if neither."""
+    found = [v for v in (optional(f, "04_pretraining", figure_names.AVERAGE_SPREAD),
+                         optional(f, "04_pretraining", figure_names.AVERAGE_STDERR)) if v is not None]
+    return max(found) if found else None
 
 
 def _bits_noise(f: Figures) -> float | None:
@@ -161,7 +171,8 @@ def pipeline_raises_score(f: Figures):
         # a move between two scores below the constant answer is no task skill at either end; the yardsticks a
         # small model can move (grammar, bits per byte) measure language, not the tasks this claim is about
         return text + ": both at or below the constant answer", UNTESTABLE
-    moved, verdict = against_seeds(max(end, 0) - max(start, 0), noise, "points", better_if_negative=False)
+    moved, verdict = against_seeds(max(end, 0) - max(start, 0), noise, "points", better_if_negative=False,
+                                   label=POINTS)
     return f"{text}: {moved}", verdict
 
 
@@ -179,12 +190,12 @@ def dpop_keeps_chosen(f: Figures):
     return text, SUPPORTED if dpop >= -2 * noise else NOT_SUPPORTED
 
 
-def _at_least_as_good(text: str, loss: float, noise: float | None) -> tuple[str, str]:
-    """`loss`: how much worse the merge is than its best part (positive: worse); a tie within twice the seeds'
-    spread counts as "as good"."""
+def _at_least_as_good(text: str, loss: float, noise: float | None, label: str = SEEDS) -> tuple[str, str]:
+    """`loss`: how much worse the merge is than its best part (positive: worse); a tie within twice the noise
+    (`label` says which) counts as "as good"."""
     if noise is None:
         return text + " (one seed: no measured noise)", UNTESTABLE
-    text += f", seeds' spread {noise:.4f}"
+    text += f", {label} {noise:.4f}"
     return text, SUPPORTED if loss <= 2 * noise else NOT_SUPPORTED
 
 
@@ -197,7 +208,7 @@ def merge_as_good(f: Figures):
         text = f"merged {merged:.4f} vs best part {part:.4f} bits/byte (the parts sit at the tasks' baselines)"
         return *_at_least_as_good(text, merged - part, _bits_noise(f)), BITS
     merged = f("07_merging", figure_names.average("merged", 0))
-    return _at_least_as_good(f"merged {merged:+.1f} vs best part {best:+.1f} points", best - merged, noise)
+    return _at_least_as_good(f"merged {merged:+.1f} vs best part {best:+.1f} points", best - merged, noise, POINTS)
 
 
 def _retention(fmt: str, paper: float):

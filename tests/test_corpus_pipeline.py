@@ -305,3 +305,15 @@ def test_two_tasks_split_the_pool_and_minhash_drops_the_copy_another_task_kept(t
     rates = cp.throughput(folder)
     cleanup_rate = rates[rates.step == cp.Cleanup.name]
     assert cleanup_rate.documents.tolist() == [4] and (rates["documents/s per core"] > 0).all()
+
+
+def test_minhash_words_are_spacys_polish_tokens_of_the_normalised_text():
+    from datatrove.pipeline.dedup.minhash import MinhashConfig
+    from datatrove.utils.text import simplify_text
+    from datatrove.utils.typeshelper import Languages
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    spacy_pl = load_word_tokenizer(Languages.polish__latn)  # datatrove's default for pol_Latn
+    for text in (TEACHER, SCHOOL, SPAM, SHOP, "Dnia 3.05.1791 r., o 12:30 — „Konstytucja” (ustawa rządowa)!"):
+        normalised = simplify_text(text, MinhashConfig().norm_config)
+        assert cp.NormalisedWords().word_tokenize(normalised) == spacy_pl.word_tokenize(normalised)

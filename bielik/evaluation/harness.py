@@ -87,8 +87,8 @@ def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | N
         raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(ALL_TASKS)}")
     out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit,
                           task_manager=task_manager(data_dir, heldout, pairs),
-                          log_samples=False, bootstrap_iters=STDERR_BOOTSTRAP, random_seed=seed, numpy_random_seed=seed,
-                          torch_random_seed=seed, fewshot_random_seed=seed)
+                          log_samples=False, bootstrap_iters=STDERR_BOOTSTRAP, random_seed=seed,
+                          numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
     return out["results"]
 
 

@@ -234,7 +234,7 @@ def _retention(fmt: str, paper: float):
         if points is None:
             return f"{kept:.1f}% (one seed: no measured noise)", UNTESTABLE
         tolerance = 100 * 2 * points / f16  # twice the noise, as a share of the 16-bit score
-        return (f"{kept:.1f}%, {POINTS} {points:.2f} points = {tolerance:.1f}% of the 16-bit score x 2",
+        return (f"{kept:.1f}%, {POINTS} {points:.2f} points: twice it is {tolerance:.1f}% of the 16-bit score",
                 SUPPORTED if kept >= paper - tolerance else NOT_SUPPORTED)
     return judge
 

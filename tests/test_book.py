@@ -63,6 +63,47 @@ def test_every_claim_has_a_verdict_and_every_stage_its_yardsticks(book):
         assert stage["yardsticks"]["bits"]["bits_per_byte"] > 0, stage["stage"]
 
 
+def test_the_solutions_that_read_a_chapters_namespace_run_on_the_ci_run(book):
+    """The exercise solutions that use names a chapter defines (tests/test_exercises.py runs the others), given
+    those names from the ci run: chapter 01's features of its labelled set, 02's folder, 07's checkpoints."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    from bielik.data import corpus_pipeline, features, filtering, quality_classifier
+    from bielik.posttrain import dpo, merging
+    from test_exercises import solution_blocks, self_contained
+
+    root, _, _ = book
+    run = str(root / "runs" / "ci")
+    codes = {chapter: code for chapter, code in solution_blocks() if not self_contained(code)}
+    assert set(codes) == {"01_data", "02_tokenizer", "07_merging"}  # a new one needs its names here
+
+    ch = bielik.start("01", scale="ci", run_dir=run)
+    labelled = filtering.labelled_set(corpus_pipeline.records(ch.dir / "corpus", "deduplicated"),
+                                      ch.params.synthetic_share, seed=ch.seed)
+    split = np.array([d["split"] for d in labelled])
+    names = {"features": features, "quality_classifier": quality_classifier, "P": ch.params,
+             "X_lab": filtering.featurise(labelled), "y": filtering.label_ids(labelled),
+             "tr": split == "train", "te": split == "test"}
+    exec(codes["01_data"].replace("quality_classifier.scores(", "result = quality_classifier.scores("), names)
+    assert 0 <= names["result"]["macro F1"] <= 1 and "oovs" not in [list(features.FEATURES)[i] for i in names["keep"]]
+
+    names = {"ch": bielik.start("02", scale="ci", run_dir=run)}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(codes["02_tokenizer"], names)
+    # as the solution says: the text ends with "<|im_start|>assistant" and a newline, <|im_start|> one token
+    assert names["text"].endswith("<|im_start|>assistant\n") and "'<|im_start|>'" in out.getvalue().splitlines()[-1]
+    assert names["tok"].convert_tokens_to_ids("<|im_end|>") != names["tok"].unk_token_id
+
+    ch = bielik.start("07", scale="ci", run_dir=run)
+    phases = dpo.phase_checkpoints(ch.require("06", "dpo-p-phases"))
+    names = {"merging": merging, "phases": phases, "sft_model": ch.require("05", "model")}
+    exec(codes["07_merging"], names)
+    assert len(names["last_two"]["models"]) == 2 and len(names["with_sft"]["models"]) == len(phases) + 1
+
+
 def test_book_built_with_every_chapter(book):
     root, results, index = book
     assert index.exists()

@@ -257,12 +257,13 @@ class OtherLanguages(PipelineStep):
 
 
 def feature_matrix(texts: list[str]) -> np.ndarray:
-    """The stylometric features of each text, columns in features.FEATURES order (as filtering.featurise)."""
+    """The stylometric features of each text, columns in features.FEATURES order: filtering.featurise's matrix from
+    the same `features.extract_batch`, without a datasets.Dataset per batch."""
     from bielik.data import features
 
-    names = list(features.FEATURES)
-    rows = [features.extract(t or "") for t in texts]
-    return np.array([[r[n] for n in names] for r in rows], dtype=np.float32).reshape(len(texts), len(names))
+    columns = features.extract_batch({"text": texts})
+    return np.column_stack([columns[n] for n in features.FEATURES]).astype(np.float32) if texts else \
+        np.zeros((0, len(features.FEATURES)), dtype=np.float32)
 
 
 class QualityScore(PipelineStep):

@@ -302,10 +302,11 @@ def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, 
     """A stage's result: averages per shot count, written to the chapter's eval folder and recorded."""
     averages = {k: sum(r["normalised"] for r in rows if r["shots"] == k) / max(1, sum(r["shots"] == k for r in rows))
                 for k in shots}
+    errors = {k: average_stderr(rows, k) for k in shots}
     result = {"stage": stage, "chapter": ch.chapter.id, **about, "rows": rows,
               "average": {str(k): v for k, v in averages.items()},
-              "average_stderr": {str(k): average_stderr(rows, k)[0] for k in shots},
-              "tasks_without_stderr": sorted({t for k in shots for t in average_stderr(rows, k)[1]}),
+              "average_stderr": {str(k): se for k, (se, _) in errors.items()},
+              "tasks_without_stderr": sorted({t for _, missing in errors.values() for t in missing}),
               "seconds": time.perf_counter() - start, "finished": time.time()}
     if perplexity is not None:
         result["perplexity"] = perplexity

@@ -177,6 +177,30 @@ def to_dataset(pairs: list[dict]):
     return datasets.Dataset.from_list([{k: p[k] for k in PAIR_KEYS} for p in pairs])
 
 
+def to_dataset_on_disk(pairs: list[dict], folder):
+    """`to_dataset` backed by a parquet file in `folder`, named by its content. trl caches the reference log-probs
+    beside a data set's files; an in-memory one's cache goes to a temporary folder of each process, which the
+    other processes of a data-parallel job cannot read (they fail with FileNotFoundError on rank 0's cache)."""
+    import hashlib
+    import json
+
+    import datasets
+
+    from bielik.book.artifacts import atomic_path
+
+    from accelerate import PartialState
+
+    ds = to_dataset(pairs)
+    rows = json.dumps(ds.to_list(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    path = Path(folder) / f"pairs-{hashlib.sha256(rows).hexdigest()[:16]}.parquet"
+    # the main process writes the file and its arrow cache; the others then read both, not a half-built cache
+    with PartialState().main_process_first():
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                ds.to_parquet(str(tmp))
+        return datasets.Dataset.from_parquet(str(path), cache_dir=str(Path(folder) / "cache"))
+
+
 def train(model, ref_model, tok, pairs: list[dict], args, *, lam: float, placement: str,
           eval_pairs: list[dict] | None = None, callbacks=None, resume=None):
     """Run DPO-P (lam = 0: plain DPO) on preference pairs; `ref_model` None means the model as given is the
@@ -190,8 +214,9 @@ def train(model, ref_model, tok, pairs: list[dict], args, *, lam: float, placeme
 
     callbacks = [*(callbacks or []), progress.training_callback()]  # pairs differ in length: steps/s
     cls = type("CheckpointedDPOPTrainer", (CompleteCheckpoints, trainer_class()), {})
-    trainer = cls(model=model, ref_model=ref_model, args=args, train_dataset=to_dataset(pairs),
-                  eval_dataset=to_dataset(eval_pairs) if eval_pairs else None, processing_class=tok,
+    data = Path(args.output_dir) / "data"
+    trainer = cls(model=model, ref_model=ref_model, args=args, train_dataset=to_dataset_on_disk(pairs, data),
+                  eval_dataset=to_dataset_on_disk(eval_pairs, data) if eval_pairs else None, processing_class=tok,
                   callbacks=callbacks, dpop_lambda=lam, placement=placement)
     trainer.remove_callback(PrinterCallback)  # the curves are in trainer.state.log_history; chapters plot them
     trainer.train(resume_from_checkpoint=resume)

@@ -154,6 +154,9 @@ def trainer_class():
                 return batches, num_items
             self._n = denominator(batches, self.weighting)
             tokens = denominator(batches, "tokens")
+            if self.accelerator.num_processes > 1:  # N and T are the whole step's, over every process's batches
+                both = self.accelerator.reduce(torch.tensor([self._n, tokens], device=device), reduction="sum")
+                self._n, tokens = (float(x) for x in both)
             # BS is the nominal step, as in ALLaMo: a short last step of an epoch runs at a lower rate
             capacity = (self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
                         * self.accelerator.num_processes * batches[0]["labels"].shape[1])
@@ -170,6 +173,8 @@ def trainer_class():
             outputs = model(**inputs, use_cache=False)
             n = self._n if model.training else None  # evaluation: each batch on its own
             loss = wicel_loss(outputs.logits, labels, weights, self.weighting, n)
+            if model.training:  # data parallel averages the processes' gradients; each holds its share of N's sum
+                loss = loss * self.accelerator.num_processes
             return (loss, outputs) if return_outputs else loss
 
         def log(self, logs: dict, start_time=None) -> None:

@@ -1,0 +1,60 @@
+"""Chapters 04, 05 and 06 train the same way in two data-parallel processes as in one: a few steps of each stage
+on one global batch, once plainly and once under torchrun (two CPU processes over gloo), must log the same losses.
+
+What makes them differ when a trainer is wrong: WICEL's N and ALR's token count taken per process instead of over
+the whole step (a 1/sqrt(2) smaller ALR scale under two processes), or DPO's cached reference log-probs that only
+one process can read. What makes them differ when nothing is wrong: the order of floating-point sums (all-reduce
+of gradients against one process's backward pass), about 1e-6 relative, hence the tolerance below.
+"""
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER = ROOT / "tests" / "ddp_worker.py"
+GLOBAL_BATCH = 8
+TOLERANCE = 1e-3  # relative, on each logged loss
+STAGES = ("pretrain", "sft", "dpo")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(tok_dir: str, out: Path, processes: int) -> dict:
+    out.mkdir(parents=True)
+    cmd = [sys.executable, str(WORKER), ",".join(STAGES), tok_dir, str(out), str(GLOBAL_BATCH)]
+    if processes > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *cmd[1:]]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    (out / "log.txt").write_text(done.stdout + done.stderr)
+    # torchrun's summary comes last; the failing rank's own traceback is in the lines that name an error
+    errors = [line for line in done.stderr.splitlines() if "Error" in line or "error:" in line]
+    assert done.returncode == 0, f"{' '.join(cmd)} failed (log: {out / 'log.txt'}):\n" + "\n".join(errors[:20])
+    return json.loads((out / "losses.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(quiz_tokenizer, tmp_path_factory):
+    """Every stage's figures from one process and from two."""
+    tok_dir, out = quiz_tokenizer[0].name_or_path, tmp_path_factory.mktemp("ddp")
+    one, two = _run(tok_dir, out / "one", 1), _run(tok_dir, out / "two", 2)
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    return one, two
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", STAGES)
+def test_two_processes_train_like_one(stage, runs):
+    one, two = (r[stage] for r in runs)
+    for key in one:
+        assert len(one[key]) == len(two[key]) == 3, key
+        assert two[key] == pytest.approx(one[key], rel=TOLERANCE), f"{stage}: {key} differs under two processes"
+    assert one["loss"][-1] < one["loss"][0], f"{stage}: the loss does not fall in three steps"

@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +103,51 @@ def test_the_solutions_that_read_a_chapters_namespace_run_on_the_ci_run(book):
     names = {"merging": merging, "phases": phases, "sft_model": ch.require("05", "model")}
     exec(codes["07_merging"], names)
     assert len(names["last_two"]["models"]) == 2 and len(names["with_sft"]["models"]) == len(phases) + 1
+
+
+def test_the_training_jobs_run_in_two_processes_on_the_ci_run(book, tmp_path):
+    """`bielik pretrain`, `bielik sft` and `bielik dpo`, the cluster jobs of chapters 04-06 (bielik/launch/), under
+    torchrun in two CPU processes on a copy of the ci run: they rebuild the chapter's data as the notebook did,
+    train with twice the notebook's global batch, and write the models the next chapters read."""
+    import math
+    import subprocess
+
+    from bielik.book.artifacts import read_json
+    from bielik.book.scales import preset
+    from bielik.model import storage
+    from bielik.posttrain.dpo import phase_steps
+    from test_distributed import torchrun
+
+    root, _, _ = book
+    run = tmp_path / "ci"
+    shutil.copytree(root / "runs" / "ci", run, ignore=shutil.ignore_patterns("*-checkpoints", "seed-*"))
+    # DPO first: it starts from chapter 05's model, which the SFT job then replaces with its own
+    for job in (["dpo"], ["pretrain"], ["sft", "--variant", "wicel_alr"]):
+        done = subprocess.run(torchrun(2, "-m", "bielik", *job, "--scale", "ci", "--run-dir", str(run)),
+                              capture_output=True, text=True, timeout=900, cwd=ROOT)
+        errors = [line for line in done.stderr.splitlines() if "Error" in line]
+        assert done.returncode == 0, f"bielik {job[0]} under torchrun failed:\n" + "\n".join(errors[:20])
+
+    pretrain = read_json(run / "04_pretraining" / "upscaled" / "result.json")
+    assert pretrain["history"][-1]["step"] == preset("04_pretraining", "ci")["steps"]  # the steps are global ones
+    storage.load_model(run / "04_pretraining" / "model")
+
+    P = preset("05_sft", "ci")
+    sft = read_json(run / "05_sft" / "wicel_alr-result.json")
+    assert sft["processes"] == 2
+    assert sft["steps"] == math.ceil(sft["rows"] / (2 * P["batch_size"] * P["grad_accum"])) * P["epochs"]
+    assert all(math.isfinite(h["loss"]) for h in sft["train_log"])
+    storage.load_model(run / "05_sft" / "model")  # chapter 06's start, written by the job
+
+    # the job's pairs are the notebook's: the same data, pipeline and model answers
+    assert read_json(run / "06_dpo" / "pairs.json") == read_json(root / "runs" / "ci" / "06_dpo" / "pairs.json")
+    dpo = read_json(run / "06_dpo" / "dpo-p-result.json")
+    D = preset("06_dpo", "ci")
+    assert dpo["processes"] == 2
+    assert dpo["steps"] == math.ceil(dpo["pairs"] / (2 * D["batch_size"] * D["grad_accum"]) * D["epochs"])
+    assert [Path(f).name for f in dpo["phases"]] == [f"step-{n}" for n in phase_steps(dpo["steps"], D["phases"])]
+    for folder in dpo["phases"]:
+        storage.load_model(folder)  # chapter 07 merges these
 
 
 def test_book_built_with_every_chapter(book):

@@ -27,12 +27,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def torchrun(processes: int, *command: str) -> list[str]:
+    """`torchrun --nproc_per_node N COMMAND` on this machine (a script, or -m and a module): accelerate 1.15's
+    `launch --cpu` starts only one process, so the CPU tests start theirs with torch's launcher, over gloo."""
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *command]
+
+
 def _run(tok_dir: str, out: Path, processes: int) -> dict:
     out.mkdir(parents=True)
-    cmd = [sys.executable, str(WORKER), ",".join(STAGES), tok_dir, str(out), str(GLOBAL_BATCH)]
-    if processes > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
-               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *cmd[1:]]
+    args = [str(WORKER), ",".join(STAGES), tok_dir, str(out), str(GLOBAL_BATCH)]
+    cmd = torchrun(processes, *args) if processes > 1 else [sys.executable, *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     (out / "log.txt").write_text(done.stdout + done.stderr)
     # torchrun's summary comes last; the failing rank's own traceback is in the lines that name an error

@@ -1,5 +1,6 @@
 """The `bielik` command: run chapters, build the book, print recorded figures, check the machine, clean up,
-generate the chapters' notebooks from their text sources, install llama.cpp's converter, pretrain as a batch job."""
+generate the chapters' notebooks from their text sources, install llama.cpp's converter, and run chapter 04's,
+05's and 06's training as batch jobs (under `accelerate launch`, bielik/launch/)."""
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     n = sub.add_parser("notebooks", help="write notebooks/*.ipynb from their text sources notebooks/*.md")
     n.add_argument("--check", action="store_true", help="only list the notebooks that differ; exit 1 if any")
     sub.add_parser("install-converter", help="extract llama.cpp's GGUF converter from llama-cpp-python's sources")
-    p = sub.add_parser("pretrain", help="chapter 04's main run as a batch job (bielik/launch/pretrain.slurm)")
-    p.add_argument("--scale", default="full")
-    p.add_argument("--run-dir")
+    for name, what in (("pretrain", "chapter 04's main run"), ("sft", "a chapter 05 variant (default the report's)"),
+                       ("dpo", "chapter 06's DPO-P run and its phase checkpoints")):
+        p = sub.add_parser(name, help=f"{what} as a batch job (bielik/launch/{name}.slurm)")
+        p.add_argument("--scale", default="full")
+        p.add_argument("--run-dir")
+        if name == "sft":
+            p.add_argument("--variant", default="wicel_alr", choices=("ce", "wicel", "wicel_alr"))
     return parser
 
 
@@ -73,11 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(install_converter())
             return 0
-        if args.command == "pretrain":
-            from bielik.pretrain.continued import main as pretrain
-
-            pretrain(["--scale", args.scale] + (["--run-dir", args.run_dir] if args.run_dir else []))
-            return 0
+        if args.command in ("pretrain", "sft", "dpo"):
+            return _training_job(args)
         if args.command == "doctor":
             from bielik.book import doctor
 
@@ -88,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"bielik {args.command}: {msg}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _training_job(args) -> int:
+    """The same `run` the chapter's notebook calls, with the scale's presets; under `accelerate launch` each
+    process runs this and the Trainer finds the process group."""
+    from bielik.posttrain import dpo, sft
+    from bielik.pretrain import continued
+
+    job = {"pretrain": continued.main, "sft": sft.main, "dpo": dpo.main}[args.command]
+    job(args.scale, args.run_dir, **({"variant": args.variant} if args.command == "sft" else {}))
     return 0
 
 

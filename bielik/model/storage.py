@@ -12,7 +12,18 @@ class NotAModel(ValueError):
 
 
 def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
-    """Write a Hugging Face model folder (safetensors) atomically: a killed save leaves no folder behind."""
+    """Write a Hugging Face model folder (safetensors) atomically: a killed save leaves no folder behind. In a
+    data-parallel job (every process holds the whole model) the main process writes and the others wait for it."""
+    from bielik.training.arguments import process_state
+
+    state = process_state()
+    with state.main_process_first():  # a barrier after the main process's block, before the others'
+        if state.is_main_process:
+            _write_model(model, path, tokenizer)
+    return Path(path)
+
+
+def _write_model(model, path, tokenizer) -> None:
     with atomic_path(path, is_dir=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
@@ -20,7 +31,6 @@ def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
                 save_tokenizer,  # the layout llama.cpp's converter reads
             )
             save_tokenizer(tokenizer, tmp)
-    return Path(path)
 
 
 def load_model(name_or_path: str | os.PathLike, dtype=None):

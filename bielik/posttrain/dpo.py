@@ -16,6 +16,10 @@
   offline, so the reference model need not stay in memory.
 - Evaluation: `sequence_logps` scores pairs the way trl does; `preference_metrics` turns policy and reference
   scores into held-out preference accuracy and the change of the chosen and rejected log-probs.
+
+`inputs(ch, tok)` builds the chapter's pairs and `run_variant` trains; on a cluster the same two run under
+`accelerate launch` (bielik/launch/dpo.slurm):
+    bielik dpo --scale small --run-dir runs/small   (python -m bielik dpo ... under accelerate)
 """
 from __future__ import annotations
 
@@ -188,13 +192,13 @@ def to_dataset_on_disk(pairs: list[dict], folder):
 
     from bielik.book.artifacts import atomic_path
 
-    from accelerate import PartialState
+    from bielik.training.arguments import process_state
 
     ds = to_dataset(pairs)
     rows = json.dumps(ds.to_list(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     path = Path(folder) / f"pairs-{hashlib.sha256(rows).hexdigest()[:16]}.parquet"
     # the main process writes the file and its arrow cache; the others then read both, not a half-built cache
-    with PartialState().main_process_first():
+    with process_state().main_process_first():
         if not path.exists():
             with atomic_path(path) as tmp:
                 ds.to_parquet(str(tmp))
@@ -357,6 +361,7 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     import time
 
     from bielik.model.storage import load_model, save_model
+    from bielik.training.arguments import processes
     from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
 
     out_dir = Path(out_dir)
@@ -368,7 +373,7 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     device = next(model.parameters()).device.type
     with torch.autocast(device, dtype=torch.bfloat16, enabled=bool(P.bf16)):
         ref_heldout = sequence_logps(model, tok, heldout_pairs, max_length=P.context)
-    steps = math.ceil(len(train_pairs) / (P.batch_size * P.grad_accum) * P.epochs)
+    steps = math.ceil(len(train_pairs) / (P.batch_size * P.grad_accum * processes()) * P.epochs)
     ends = phase_steps(steps, phases)
     args = dpo_config(out_dir / f"{name}-checkpoints", beta=P.beta, lr=P.lr, warmup_steps=P.warmup, max_steps=steps,
                       batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16), seed=seed,
@@ -382,18 +387,62 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     trainer = train(model, None, tok, train_pairs, args, lam=lam, placement=placement,
                     callbacks=[held, save_at(ends)], resume=resume_point(args.output_dir, shape))
     seconds = time.perf_counter() - start
+    exported = [phase_folder(out_dir, name, step) for step in ends]
+    # decided before any process writes: in a data-parallel job every process must make the same save_model calls
+    missing = [(step, target) for step, target in zip(ends, exported) if not target.exists()]
     save_model(model, out_dir / name, tok)
-    exported = []
-    for step in ends:
-        target = phase_folder(out_dir, name, step)
-        if not target.exists():
-            save_model(load_model(Path(args.output_dir) / f"checkpoint-{step}"), target, tok)
-        exported.append(target)
+    for step, target in missing:
+        save_model(load_model(Path(args.output_dir) / f"checkpoint-{step}"), target, tok)
     # a pair runs as two sequences, prompt + chosen and prompt + rejected (padding not counted)
     encoded = [encode_pair(tok, p) for p in train_pairs]
     per_pair = sum(2 * len(e["prompt_ids"]) + len(e["chosen_ids"]) + len(e["rejected_ids"]) for e in encoded)
-    tokens = per_pair / len(encoded) * trainer.state.global_step * P.batch_size * P.grad_accum
+    tokens = per_pair / len(encoded) * trainer.state.global_step * P.batch_size * P.grad_accum * processes()
     return {"name": name, "lam": lam, "placement": placement, "steps": trainer.state.global_step,
+            "pairs": len(train_pairs), "processes": trainer.accelerator.num_processes,
             "heldout": held.curve[-1], "heldout_curve": held.curve, "phases": exported,
             "train_log": [h for h in trainer.state.log_history if "loss" in h],
             "seconds": seconds, "tokens_per_s": tokens / seconds}
+
+
+def inputs(ch, tok):
+    """Chapter 06's pairs: candidates from the data at hand and from chapter 05's model answering quiz questions,
+    through the preference pipeline, then the pairs that fit the context, split and sampled by the chapter's
+    parameters. A namespace with `pairs` (all kept by the pipeline), `steps` (its counts), `too_long`, `train`,
+    `heldout`."""
+    from types import SimpleNamespace
+
+    from bielik.book.paths import repo_root
+    from bielik.data import sampling
+    from bielik.model import chat, storage
+    from bielik.posttrain import preferences
+
+    P, data = ch.params, repo_root() / "data"
+    candidates = preferences.build(data, seed=ch.seed, limit_per_source=P.pairs_per_source or None)
+    sft = storage.load_model(ch.require("05", "model"))
+    questions = preferences.quiz_for_model(data, candidates, P.model_answers)
+    candidates += preferences.from_model(questions, lambda prompts: [chat.reply(sft, tok, q, 32) for q in prompts])
+    pairs, steps = preferences.pipeline(candidates, seed=ch.seed)
+    fit = [pair_tokens(tok, p) <= P.context for p in pairs]  # trl would cut a longer pair
+    train = [p for p, ok in zip(pairs, fit) if ok and p["split"] == "train"]
+    heldout = [p for p, ok in zip(pairs, fit) if ok and p["split"] == "heldout"]
+    return SimpleNamespace(pairs=pairs, steps=steps, too_long=[p for p, ok in zip(pairs, fit) if not ok],
+                           train=sampling.evenly(train, P.train_pairs) if P.train_pairs else train,
+                           heldout=sampling.evenly(heldout, P.heldout_pairs) if P.heldout_pairs else heldout)
+
+
+def main(scale: str = "full", run_dir=None) -> None:
+    """The cluster entry point (`bielik dpo`): chapter 06's DPO-P run with its phase checkpoints, the scale's
+    presets, as a job."""
+    from bielik.book.artifacts import write_json
+    from bielik.book.session import start
+    from bielik.model import storage
+
+    ch = start("06", scale=scale, run_dir=run_dir)
+    sft_model = ch.require("05", "model")
+    tok = storage.load_tokenizer(sft_model)
+    data = inputs(ch, tok)
+    write_json(ch.dir / "pairs.json", {"train": data.train, "heldout": data.heldout})  # chapter 07 scores these
+    P = ch.params
+    result = run_variant("dpo-p", sft_model, tok, data.train, data.heldout, ch.dir, P, lam=P.lam,
+                         placement=P.placement, phases=P.phases, seed=ch.seed)
+    write_json(ch.dir / "dpo-p-result.json", result)

@@ -10,6 +10,10 @@
                                         or the sum of their weights ("weights", OpenChat's C-RLFT style).
 - ALR (adaptive learning rate): lr_step = lr_schedule * sqrt(T / BS), T the step's loss tokens, BS its token
   capacity (rows x context x accumulation steps); ALR <= LR, smaller when a step is mostly prompt or padding.
+
+`inputs(ch, tok)` builds the chapter's rows and `run_variant` trains one variant; on a cluster the same two run
+under `accelerate launch` (bielik/launch/sft.slurm):
+    bielik sft --scale small --variant wicel_alr --run-dir runs/small   (python -m bielik sft ... under accelerate)
 """
 from __future__ import annotations
 
@@ -252,13 +256,14 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     from pathlib import Path
 
     from bielik.model.storage import load_model, save_model
+    from bielik.training.arguments import processes
     from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
 
     weighting, alr = variant_settings(variant, P.weighting)
     out_dir = Path(out_dir)
     model = load_model(model_dir)
     model.config.pad_token_id = model.generation_config.pad_token_id = tok.pad_token_id  # trl would warn and set it
-    steps = math.ceil(len(rows) / (P.batch_size * P.grad_accum)) * P.epochs
+    steps = math.ceil(len(rows) / (P.batch_size * P.grad_accum * processes())) * P.epochs  # the held-out cadence
     args = sft_config(out_dir / f"{variant}-checkpoints", lr=P.lr, min_lr_ratio=P.min_lr_ratio, warmup_steps=P.warmup,
                       epochs=P.epochs, batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16),
                       seed=seed)
@@ -271,6 +276,53 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     save_model(model, out_dir / variant, tok)
     real_tokens = sum(i != tok.pad_token_id for r in rows for i in r["input_ids"]) * P.epochs  # <pad> is only padding
     return {"variant": variant, "weighting": weighting, "alr": alr, "steps": trainer.state.global_step,
+            "rows": len(rows), "processes": trainer.accelerator.num_processes,
             "heldout_loss": held.curve[-1]["heldout_loss"], "heldout_curve": held.curve,
             "train_log": [h for h in trainer.state.log_history if "loss" in h], "step_log": trainer.step_log,
             "seconds": seconds, "tokens_per_s": real_tokens / seconds}
+
+
+def inputs(ch, tok):
+    """Chapter 05's data: the instruction set, the examples that fit a row, the damaged share, and the packed
+    training and held-out rows, for the chapter's parameters and seed. A namespace with `examples`, `train`,
+    `heldout`, `too_long` (examples longer than a row), `dropped` (damaged ones that grew past it), `rows`,
+    `held_rows`."""
+    from types import SimpleNamespace
+
+    from bielik.book.paths import repo_root
+    from bielik.data import sampling
+    from bielik.posttrain import sft_data
+
+    P = ch.params
+    examples = sft_data.build(repo_root() / "data", seed=ch.seed)
+    fits = [len(encode(tok, e["messages"])["input_ids"]) <= P.context for e in examples]  # whole examples only
+    train = [e for e, ok in zip(examples, fits) if ok and e["split"] == "train"]
+    heldout = [e for e, ok in zip(examples, fits) if ok and e["split"] == "heldout" and e["tier"] == "human"]
+    if P.train_examples:
+        train = sampling.evenly(train, P.train_examples)
+    heldout = sampling.evenly(heldout, P.heldout_examples)
+    train = sft_data.inject_low_quality(train, P.low_quality_share, seed=ch.seed)
+    encoded, dropped = encode_all(tok, train, P.context)
+    held_encoded, _ = encode_all(tok, heldout, P.context)  # held-out examples are never damaged: all fit
+    return SimpleNamespace(examples=examples, train=train, heldout=heldout, dropped=dropped,
+                           too_long=[e for e, ok in zip(examples, fits) if not ok],
+                           rows=pack(encoded, P.context, tok.pad_token_id),
+                           held_rows=pack(held_encoded, P.context, tok.pad_token_id))
+
+
+def main(scale: str = "full", run_dir=None, variant: str = "wicel_alr") -> None:
+    """The cluster entry point (`bielik sft`): one of chapter 05's variants (default the report's), with the scale's
+    presets, as a job."""
+    from bielik.book.artifacts import write_json
+    from bielik.book.scales import as_list
+    from bielik.book.session import start
+    from bielik.model import storage
+
+    ch = start("05", scale=scale, run_dir=run_dir)
+    pretrained = ch.require("04", "model")
+    tok = storage.load_tokenizer(pretrained)
+    data = inputs(ch, tok)
+    result = run_variant(variant, pretrained, tok, data.rows, data.held_rows, ch.dir, ch.params, seed=ch.seed)
+    write_json(ch.dir / f"{variant}-result.json", result)
+    if variant == as_list(ch.params.variants)[-1]:  # the variant the chapter keeps for chapter 06
+        storage.save_model(storage.load_model(ch.dir / variant), ch.dir / "model", tokenizer=tok)

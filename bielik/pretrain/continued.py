@@ -6,7 +6,6 @@ On a cluster the same function runs under `accelerate launch` with FSDP (bielik/
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import time
 from pathlib import Path
@@ -46,7 +45,8 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
 
 
 def _tokens_per_step(params) -> int:
-    return params.batch_size * params.grad_accum * params.context
+    """Tokens of one optimizer step over every process of the job (one in the notebook)."""
+    return params.batch_size * params.grad_accum * arguments.processes() * params.context
 
 
 def scratch_budget(params, model, base_model, base_tokens: int | None) -> tuple[int, float | None]:
@@ -89,8 +89,8 @@ def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, l
     return sources, shares, heldout
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The cluster entry point: the chapter's main run, with the scale's presets, as a batch job."""
+def main(scale: str = "full", run_dir=None) -> None:
+    """The cluster entry point (`bielik pretrain`): the chapter's main run, with the scale's presets, as a job."""
     import torch
     from transformers import AutoTokenizer
 
@@ -98,11 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     from bielik.book.session import start
     from bielik.model import storage
 
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--scale", default="full")
-    p.add_argument("--run-dir")
-    a = p.parse_args(argv)
-    ch = start("04", scale=a.scale, run_dir=a.run_dir)
+    ch = start("04", scale=scale, run_dir=run_dir)
     tok = AutoTokenizer.from_pretrained(ch.require("02", "tokenizer"))
     model = storage.load_model(ch.require("03", "upscaled"), dtype=torch.bfloat16 if ch.params.bf16 is True else None)
     sources, shares, heldout = inputs(ch, tok)
@@ -111,6 +107,3 @@ def main(argv: list[str] | None = None) -> None:
     storage.save_model(model, ch.dir / "model", tokenizer=tok)
     write_json(ch.dir / "upscaled" / "result.json", {k: v for k, v in result.items() if k != "table"})
 
-
-if __name__ == "__main__":
-    main()

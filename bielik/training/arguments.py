@@ -15,7 +15,8 @@ def arguments(config_class, out_dir, *, lr: float, warmup_steps: int, batch_size
     """`config_class` (TrainingArguments or one of trl's configs) with what every stage shares: AdamW (0.9, 0.95),
     clipping at 1.0, `scheduler` (with a floor of `min_lr_ratio` x lr for the cosine), the CPU where there is no
     GPU, one seed for the model and the data order, checkpoints every `save_steps` and evaluation every
-    `eval_steps` (0: none), no reporting and no progress bars. `stage`: the stage's own settings."""
+    `eval_steps` (0: none), no reporting and no progress bars. Under a data-parallel launch each process takes
+    `batch_size` rows (`processes`). `stage`: the stage's own settings."""
     if min_lr_ratio is not None:
         stage["lr_scheduler_kwargs"] = {"min_lr_rate": min_lr_ratio}
     return config_class(
@@ -25,7 +26,9 @@ def arguments(config_class, out_dir, *, lr: float, warmup_steps: int, batch_size
         gradient_accumulation_steps=grad_accum, bf16=bf16, use_cpu=not torch.cuda.is_available(), seed=seed,
         data_seed=seed, logging_steps=logging_steps, save_strategy="steps" if save_steps else "no",
         save_steps=save_steps or 500, eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps or None,
-        report_to="none", dataloader_num_workers=0, disable_tqdm=True, **stage)
+        report_to="none", dataloader_num_workers=0, disable_tqdm=True,
+        ddp_find_unused_parameters=False,  # every parameter trains: DDP need not walk the graph for idle ones
+        **stage)
 
 
 def training_arguments(out_dir, *, max_steps: int, lr: float, min_lr_ratio: float, warmup_steps: int,
@@ -39,3 +42,18 @@ def training_arguments(out_dir, *, max_steps: int, lr: float, min_lr_ratio: floa
                      grad_accum=grad_accum, bf16=bf16, seed=seed, logging_steps=logging_steps,
                      save_steps=save_steps, eval_steps=eval_steps, max_steps=max_steps,
                      remove_unused_columns=False)
+
+
+def process_state():
+    """accelerate's state of this process, made as the Trainer makes it: with cpu=True where there is no GPU, else
+    accelerate takes each process of a torchrun job on a CPU for a job of its own."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def processes() -> int:
+    """The processes of the data-parallel job this one belongs to (1 outside one). Each takes its own batch, so an
+    optimizer step's global batch is batch_size x grad_accum x processes, and a run over a fixed amount of data
+    takes that many times fewer steps."""
+    return process_state().num_processes

@@ -110,23 +110,19 @@ def test_the_training_jobs_run_in_two_processes_on_the_ci_run(book, tmp_path):
     torchrun in two CPU processes on a copy of the ci run: they rebuild the chapter's data as the notebook did,
     train with twice the notebook's global batch, and write the models the next chapters read."""
     import math
-    import subprocess
 
     from bielik.book.artifacts import read_json
     from bielik.book.scales import preset
     from bielik.model import storage
     from bielik.posttrain.dpo import phase_steps
-    from test_distributed import torchrun
+    from test_distributed import run_job, torchrun
 
     root, _, _ = book
     run = tmp_path / "ci"
     shutil.copytree(root / "runs" / "ci", run, ignore=shutil.ignore_patterns("*-checkpoints", "seed-*"))
     # DPO first: it starts from chapter 05's model, which the SFT job then replaces with its own
     for job in (["dpo"], ["pretrain"], ["sft", "--variant", "wicel_alr"]):
-        done = subprocess.run(torchrun(2, "-m", "bielik", *job, "--scale", "ci", "--run-dir", str(run)),
-                              capture_output=True, text=True, timeout=900, cwd=ROOT)
-        errors = [line for line in done.stderr.splitlines() if "Error" in line]
-        assert done.returncode == 0, f"bielik {job[0]} under torchrun failed:\n" + "\n".join(errors[:20])
+        run_job(torchrun(2, "-m", "bielik", *job, "--scale", "ci", "--run-dir", str(run)), tmp_path / f"{job[0]}.log")
 
     pretrain = read_json(run / "04_pretraining" / "upscaled" / "result.json")
     assert pretrain["history"][-1]["step"] == preset("04_pretraining", "ci")["steps"]  # the steps are global ones

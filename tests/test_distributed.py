@@ -34,15 +34,19 @@ def torchrun(processes: int, *command: str) -> list[str]:
             "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *command]
 
 
+def run_job(cmd: list[str], log: Path, timeout: int = 900) -> None:
+    """Run `cmd`, keep its output in `log`, and fail naming the lines that carry an error: torchrun's summary comes
+    last, the failing rank's own traceback earlier."""
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    log.write_text(done.stdout + done.stderr)
+    errors = [line for line in done.stderr.splitlines() if "Error" in line or "error:" in line]
+    assert done.returncode == 0, f"{' '.join(cmd)} failed (log: {log}):\n" + "\n".join(errors[:20])
+
+
 def _run(tok_dir: str, out: Path, processes: int) -> dict:
     out.mkdir(parents=True)
     args = [str(WORKER), ",".join(STAGES), tok_dir, str(out), str(GLOBAL_BATCH)]
-    cmd = torchrun(processes, *args) if processes > 1 else [sys.executable, *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    (out / "log.txt").write_text(done.stdout + done.stderr)
-    # torchrun's summary comes last; the failing rank's own traceback is in the lines that name an error
-    errors = [line for line in done.stderr.splitlines() if "Error" in line or "error:" in line]
-    assert done.returncode == 0, f"{' '.join(cmd)} failed (log: {out / 'log.txt'}):\n" + "\n".join(errors[:20])
+    run_job(torchrun(processes, *args) if processes > 1 else [sys.executable, *args], out / "log.txt")
     return json.loads((out / "losses.json").read_text())
 
 

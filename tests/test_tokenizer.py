@@ -235,14 +235,14 @@ def test_a_failed_build_leaves_no_folder(tmp_path):
 def test_the_full_scale_path_adds_the_same_tokens_to_a_loaded_tokenizer(built, tmp_path):
     from transformers import AutoTokenizer
 
-    # mistral_with_chat_tokens loads by id; a local folder stands in for mistralai/Mistral-7B-v0.2 here,
+    # hub_with_chat_tokens loads by id; a local folder stands in for mistralai/Mistral-7B-v0.2 here,
     # with Mistral's `legacy: true` in its tokenizer_config.json
     _, _, out = built
     base = tmp_path / "base"
     T.hf_tokenizer(out / "tokenizer.model").save_pretrained(base)
     config = json.loads((base / "tokenizer_config.json").read_text(encoding="utf-8"))
     (base / "tokenizer_config.json").write_text(json.dumps({**config, "legacy": True}), encoding="utf-8")
-    tok, padded = T.mistral_with_chat_tokens(str(base))
+    tok, padded = T.hub_with_chat_tokens(str(base))
     assert tok.convert_tokens_to_ids(T.CHAT_TOKENS + [T.PAD_TOKEN]) == [VOCAB, VOCAB + 1, VOCAB + 2]
     assert padded == 1024 and tok.chat_template == T.CHATML_TEMPLATE
     ours = built[0].apply_chat_template(CONVERSATION, return_dict=False)

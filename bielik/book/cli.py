@@ -19,6 +19,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--from", dest="start_from", metavar="NN", help="run this chapter and every later one")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a chapter parameter, e.g. -p max_steps 200 (repeatable)")
+    p.add_argument("--smoke", action="store_true",
+                   help="cap every step, document and evaluation count at its ci value and nothing else: the "
+                        "scale's whole code path in minutes (e.g. small on a CPU, from a local hub cache)")
     p.add_argument("--run-dir", type=Path, help="run folder (default runs/<scale>)")
     p.add_argument("--out", type=Path,
                    help="where executed notebooks go (default book/chapters, or RUN_DIR/chapters with --run-dir)")
@@ -38,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--run-dir", type=Path)
     d = sub.add_parser("doctor", help="check this machine: Python, torch, device, memory, disk, installed parts")
     d.add_argument("--run-dir", type=Path, help="where runs go (default runs/), for the free-disk check")
+    d.add_argument("--scale", help="also say which of the scale's hub models and data sets are cached")
+    f = sub.add_parser("fetch", help="download the hub models and data sets a scale needs into the Hugging Face "
+                                     "cache, so that its chapters run with HF_HUB_OFFLINE=1")
+    f.add_argument("--scale", required=True, help="small or full")
+    f.add_argument("--list", action="store_true", help="list the files and their sizes, download nothing")
     t = sub.add_parser("timings", help="each executed chapter's time, scale and machine (for the course guide)")
     t.add_argument("--chapters", type=Path, help="the executed chapters (default book/chapters)")
     t.add_argument("--save", nargs="?", const=Path("book/timings.json"), type=Path, metavar="FILE",
@@ -80,10 +88,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command in ("pretrain", "sft", "dpo"):
             return _training_job(args)
+        if args.command == "fetch":
+            from bielik.book import hub
+
+            hub.fetch(args.scale, listing_only=args.list)
+            return 0
         if args.command == "doctor":
             from bielik.book import doctor
 
-            rows = doctor.checks(args.run_dir)
+            rows = doctor.checks(args.run_dir, scale=args.scale)
             print(doctor.report(rows))
             return 1 if any(r["status"] == doctor.MISSING for r in rows) else 0
     except (ScaleError, KeyError, MissingArtifact, ValueError) as e:
@@ -118,7 +131,7 @@ def _run(args) -> int:
             out = repo_root() / "book" / "chapters"
         try:
             run_chapters(args.scale, only=args.only, start_from=args.start_from, params=params,
-                         out_dir=out, run_dir=args.run_dir, base_run=args.base_run)
+                         out_dir=out, run_dir=args.run_dir, base_run=args.base_run, smoke=args.smoke)
         except ChapterFailed as e:
             print(f"bielik {args.command}: {e}", file=sys.stderr)
             return 1

@@ -47,8 +47,8 @@ def _memory_gb() -> float | None:
             return None
 
 
-def checks(run_dir: Path | None = None) -> list[dict]:
-    """Rows of {"part", "status", "detail"}."""
+def checks(run_dir: Path | None = None, scale: str | None = None) -> list[dict]:
+    """Rows of {"part", "status", "detail"}; with `scale`, also its hub assets, cached or missing."""
     from bielik.book.paths import repo_root
 
     rows = []
@@ -62,10 +62,14 @@ def checks(run_dir: Path | None = None) -> list[dict]:
     try:
         import torch
 
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
         add("torch", OK, f"{torch.__version__}, {torch.get_num_threads()} threads")
-        add("device", OK, f"GPU: {gpu} (the small scale fits)" if gpu else
-            "CPU only: run the tiny scale (small and full need a GPU)")
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(0)
+            add("device", OK, f"GPU: {props.name}, {props.total_memory / 2**30:.0f} GiB, bf16 "
+                              f"{'supported' if torch.cuda.is_bf16_supported() else 'not supported'}")
+        else:
+            add("device", WARN if scale in ("small", "full") else OK,
+                "CPU only: run the tiny scale (small and full need a GPU; `--smoke` runs their code path here)")
         from bielik.training.precision import probe as precision_probe
 
         p = precision_probe()  # about a second: what a chapter's bf16 = auto will choose here
@@ -98,6 +102,14 @@ def checks(run_dir: Path | None = None) -> list[dict]:
     script = converter_dir() / "convert_hf_to_gguf.py"
     add("GGUF converter", OK if script.exists() else MISSING,
         str(script) if script.exists() else f"not at {script}: bielik install-converter")
+    if scale:
+        from bielik.book import hub
+
+        for row in hub.status(scale):
+            a = row["asset"]
+            add(f"{a.kind} {a.repo_id}", OK if row["cached"] else MISSING,
+                f"cached: {row['files']} files, {hub.human(row['bytes'])} in {hub.cache_dir()} ({a.used_by})"
+                if row["cached"] else f"not in {hub.cache_dir()}: bielik fetch --scale {scale} ({a.used_by})")
     return rows
 
 

@@ -39,7 +39,8 @@ def training_callback(tokens_per_step: int | None = None, every_s: float = 1.0):
 
     class Progress(TrainerCallback):
         def on_train_begin(self, args, state, control, **kw):
-            self.t0, self.step0, self.last = time.perf_counter(), state.global_step, 0.0
+            # -inf, not 0: perf_counter counts from an arbitrary point (on some machines, the boot)
+            self.t0, self.step0, self.last = time.perf_counter(), state.global_step, float("-inf")
 
         def on_step_end(self, args, state, control, **kw):
             now = time.perf_counter()

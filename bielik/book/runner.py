@@ -20,7 +20,8 @@ from bielik.book import figures, progress, provenance
 from bielik.book.artifacts import read_json
 from bielik.book.chapters import Chapter, available, get_chapter
 from bielik.book.paths import repo_root, runs_dir
-from bielik.book.scales import ScaleError, get_scale
+from bielik.book.scales import SMOKE_ENV, ScaleError, get_scale
+from bielik.book.scales import smoke as scale_smoke
 from bielik.book.session import OFFLINE_ENV
 
 
@@ -128,12 +129,13 @@ def _link_or_copy(src, dst):
 def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from: str | None = None,
                  params: dict[str, object] | None = None, out_dir: Path | None = None,
                  run_dir: Path | None = None, notebooks_dir: Path | None = None,
-                 stream: TextIO | None = None, base_run: Path | None = None) -> list[Result]:
+                 stream: TextIO | None = None, base_run: Path | None = None, smoke: bool = False) -> list[Result]:
     """Execute the selected chapters at `scale`; raise ChapterFailed at the first failure.
 
     The executed notebooks go to `out_dir`: by default book/chapters/, or <run_dir>/chapters/ for a run folder of
     its own (an exercise must not overwrite the book's chapters). `base_run` seeds a new `run_dir` with the other
-    chapters' results (see seed_from)."""
+    chapters' results (see seed_from). `smoke` caps every chapter's step, document and evaluation counts at their
+    ci values (scales.smoke) and nothing else; a parameter given in `params` wins."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -156,6 +158,9 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
     os.environ.setdefault("BIELIK_HOME", str(repo_root()))
     if sc.offline:
         os.environ.update(OFFLINE_ENV)
+    if smoke:  # the kernels inherit it: the evaluation's yardsticks are capped too
+        os.environ[SMOKE_ENV] = "1"
+        per_chapter = {cid: {**scale_smoke(cid, sc.name), **given} for cid, given in per_chapter.items()}
 
     results = []
     scratch = tempfile.mkdtemp(prefix="bielik-progress-")
@@ -197,4 +202,6 @@ def run_chapters(scale: str = "tiny", only: list[str] | None = None, start_from:
             results.append(Result(ch, output, dt))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if smoke:
+            os.environ.pop(SMOKE_ENV, None)
     return results

@@ -5,6 +5,8 @@ default; `resolve` turns None into the preset of the chosen scale and rejects wh
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 
 DEFAULT_SCALE = "tiny"
@@ -32,10 +34,10 @@ SCALES: dict[str, Scale] = {
               "a laptop CPU, 2 cores", "whole book under 45 min",
               "the repository's data/ (Polish and English, tens of MB)",
               "models of a few million parameters trained from scratch", offline=True),
-        Scale("small", "a ~100-300M model on hub data",
+        Scale("small", "the report's path on a real pretrained base, about 1/20 of its size",
               "one GPU", "hours",
-              "hub datasets through the same loaders",
-              "a ~100-300M Mistral-architecture model", offline=False),
+              "hub datasets through the same loaders (bielik fetch --scale small)",
+              "SmolLM2-360M (32 layers) up-scaled to 50 as the report does", offline=False),
         Scale("full", "the paper's recipe, configs and launch scripts",
               "a GPU cluster, multi-node", "weeks (the report: 198B tokens x 2 epochs)",
               "the report's mix: 90B Polish tokens + English + instructions",
@@ -74,8 +76,9 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         # prints by how much); at tiny chapter 01 keeps fewer Polish training documents than 0.86 x 6,000
         "tiny": {"vocab_size": 8000, "train_docs": 6000, "english_share": 0.14, "heldout_docs": 300,
                  "base_tokenizer": ""},
+        # small extends SmolLM2's own tokenizer, and trains ours beside it for the fertility comparison
         "small": {"vocab_size": 32000, "train_docs": 0, "english_share": 0.4, "heldout_docs": 1000,
-                  "base_tokenizer": "mistralai/Mistral-7B-v0.2"},
+                  "base_tokenizer": "HuggingFaceTB/SmolLM2-360M"},
         "full": {"vocab_size": 32000, "train_docs": 0, "english_share": 0.4, "heldout_docs": 1000,
                  "base_tokenizer": "mistralai/Mistral-7B-v0.2"},
     },
@@ -88,9 +91,12 @@ PRESETS: dict[str, dict[str, dict[str, object]]] = {
         "tiny": {"hidden": 256, "intermediate": 768, "heads": 8, "kv_heads": 2, "n_layers": 9, "m": 2,
                  "context": 256, "base_model": "", "base_steps": 250, "batch_size": 8, "lr": 2e-3,
                  "english_share": 0.8, "heldout_rows": 32, "bf16": "auto"},
-        "small": {"hidden": 768, "intermediate": 2048, "heads": 12, "kv_heads": 4, "n_layers": 16, "m": 3,
-                  "context": 1024, "base_model": "", "base_steps": 20000, "batch_size": 32, "lr": 6e-4,
-                  "english_share": 0.8, "heldout_rows": 256, "bf16": "auto"},
+        # small and full up-scale a real pretrained base whose own config sets the widths (the values here are its,
+        # for the record; context is chapter 04's, so that the book has one held-out set); SmolLM2-360M has
+        # Mistral 7B's 32 layers, so the report's map n = 32, m = 7 holds
+        "small": {"hidden": 960, "intermediate": 2560, "heads": 15, "kv_heads": 5, "n_layers": 32, "m": 7,
+                  "context": 1024, "base_model": "HuggingFaceTB/SmolLM2-360M", "base_steps": 0, "batch_size": 8,
+                  "lr": 0.0, "english_share": 0.8, "heldout_rows": 256, "bf16": "auto"},
         "full": {"hidden": 4096, "intermediate": 14336, "heads": 32, "kv_heads": 8, "n_layers": 32, "m": 7,
                  "context": 32768, "base_model": "mistralai/Mistral-7B-v0.2", "base_steps": 0, "batch_size": 1,
                  "lr": 0.0, "english_share": 0.8, "heldout_rows": 64, "bf16": True},
@@ -215,6 +221,55 @@ YARDSTICKS = {
     "small": {"grammar_pairs": 0, "heldout_bytes": 2_000_000},
     "full": {"grammar_pairs": 0, "heldout_bytes": 20_000_000},
 }
+
+# `bielik run --smoke`: the parameters that count steps, documents, examples and evaluations, capped at their `ci`
+# value so that a scale's whole code path (its hub ids, model shapes, contexts and precision) runs in minutes.
+# Nothing else changes. A count of 0 ("all") is capped too.
+SMOKE_CAPPED = frozenset({
+    "docs_per_source", "hub_docs", "topic_docs", "n_estimators",  # 01
+    "train_docs", "heldout_docs", "vocab_size",  # 02 (SentencePiece cannot fill 32,000 tokens from ci's documents)
+    "base_steps", "heldout_rows",  # 03, 04, 09
+    "steps", "warmup", "eval_every", "save_every", "eval_limit",  # 04 (and eval_limit in 04-09)
+    "train_examples", "heldout_examples", "epochs",  # 05
+    "pairs_per_source", "model_answers", "train_pairs", "heldout_pairs",  # 06
+    "calibration_rows", "eval_rows", "speed_tokens",  # 08
+    "chat_tokens",  # 09
+})
+
+
+# counts whose ci value is 0 because ci does not use them (no hub corpus there)
+SMOKE_UNUSED_AT_CI = {"hub_docs": 200}
+# where 0 means "all" (capped in a smoke run); elsewhere 0 means none (base_steps, save_every) and stays 0
+ZERO_MEANS_ALL = frozenset({"docs_per_source", "hub_docs", "topic_docs", "train_docs", "train_examples",
+                            "pairs_per_source", "train_pairs", "heldout_pairs", "eval_limit"})
+
+
+def smoke(chapter: str, scale: str) -> dict[str, object]:
+    """The overrides `--smoke` applies to `chapter` at `scale`: each count of SMOKE_CAPPED at most its ci value."""
+    params, ci = preset(chapter, scale), preset(chapter, "ci")
+    out = {}
+    for name in sorted(SMOKE_CAPPED & set(params)):
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        cap = ci[name] or SMOKE_UNUSED_AT_CI.get(name)
+        if value == 0 and name not in ZERO_MEANS_ALL:
+            out[name] = 0
+        else:
+            out[name] = ci[name] if cap is None else cap if value == 0 else min(value, cap)
+    return out
+
+
+SMOKE_ENV = "BIELIK_SMOKE"  # set by `bielik run --smoke` for the chapters' kernels
+
+
+def yardsticks(scale: str) -> dict[str, int]:
+    """YARDSTICKS at `scale`, capped at ci's sizes in a --smoke run (0 = all is capped too)."""
+    sizes = dict(YARDSTICKS[get_scale(scale).name])
+    if os.environ.get(SMOKE_ENV):
+        sizes = {k: YARDSTICKS["ci"][k] if v == 0 else min(v, YARDSTICKS["ci"][k]) for k, v in sizes.items()}
+    return sizes
+
 
 # Parameters every chapter has, besides its own.
 COMMON = ("scale", "run_dir", "seed")

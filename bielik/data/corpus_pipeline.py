@@ -192,15 +192,46 @@ def folder_readers(folder) -> list:
     return readers
 
 
-def hub_reader(spec: str, limit: int = 0, tasks: int = 1, split: str = "train"):
-    """datatrove's HuggingFaceDatasetReader of "name:config", streamed; `limit` documents in all (datatrove's limit
-    is per task, so each task reads ceil(limit / tasks))."""
-    from datatrove.pipeline.readers import HuggingFaceDatasetReader
+class HubCorpusReader(PipelineStep):
+    """The hub corpus "name:config", `limit` documents in all (0: all), resolved when a task runs, not when the
+    pipeline is built (a SLURM job is built on a login node and runs on compute nodes).
 
-    name, _, config = spec.partition(":")
-    options = {"split": split, **({"name": config} if config else {})}
-    per_task = math.ceil(limit / tasks) if limit else -1
-    return HuggingFaceDatasetReader(name, options, streaming=True, limit=per_task, adapter=_hub_adapter)
+    Where `bielik fetch` put the scale's shards in the Hugging Face cache, datatrove's ParquetReader reads them
+    there; with the hub off and the shards missing, a clear error names the command; otherwise datatrove's
+    HuggingFaceDatasetReader streams the data set. A local folder is streamed as datasets reads it. (datatrove's
+    limit is per task: each task reads ceil(limit / tasks), or all of it where one file feeds one task.)"""
+
+    name = "📖 hub corpus"
+    type = "📖 - READER"
+
+    def __init__(self, spec: str, limit: int = 0, tasks: int = 1, split: str = "train", scale: str = "small"):
+        super().__init__()
+        self.spec, self.limit, self.tasks, self.split, self.scale = spec, limit, tasks, split, scale
+
+    def reader(self):
+        from datatrove.pipeline.readers import HuggingFaceDatasetReader, ParquetReader
+
+        from bielik.book import hub
+
+        name, config = hub.split_spec(self.spec)
+        files = []
+        if not Path(name).is_dir():
+            asset = hub.Asset("dataset", name, hub.dataset_patterns(self.spec, self.scale), "01 hub_dataset")
+            files = hub.require_local(asset, self.scale) if hub.hub_is_off() else hub.local_files(asset)
+        if files:
+            readers_of = min(self.tasks, len(files))  # datatrove gives each task whole files
+            reader = ParquetReader(str(hub.snapshot_root(files[0])), glob_pattern=asset.patterns[0],
+                                   adapter=_hub_adapter, limit=math.ceil(self.limit / readers_of) if self.limit else -1)
+            reader.add_file_path = False
+            return reader
+        options = {"split": self.split, **({"name": config} if config else {})}
+        per_task = math.ceil(self.limit / self.tasks) if self.limit else -1
+        return HuggingFaceDatasetReader(name, options, streaming=True, limit=per_task, adapter=_hub_adapter)
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        reader = self.reader()
+        reader.stats = self.stats  # its counts are this step's
+        yield from reader.run(data, rank, world_size)
 
 
 # --- the project's steps -----------------------------------------------------------------------------------------
@@ -618,7 +649,7 @@ def build(folder, scale: str, *, data_dir=None, sources: list[str] | None = None
     if input_folder:
         readers += folder_readers(input_folder)
     if hub_dataset:
-        readers.append(hub_reader(hub_dataset, hub_docs, tasks))
+        readers.append(HubCorpusReader(hub_dataset, hub_docs, tasks, scale=scale))
 
     def cleaned_reader(name):  # stages 2 and 5 must read the same files in the same order, task for task
         reader = ParquetReader(out(name))

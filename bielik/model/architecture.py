@@ -37,3 +37,15 @@ def new_model(config, seed: int = 0):
 
     torch.manual_seed(seed)
     return MistralForCausalLM(config)
+
+
+# Bytes per parameter for training in mixed precision with AdamW (ZeRO paper, Rajbhandari et al. 2020, §3.1):
+# bf16 weights 2 + bf16 gradients 2 + the fp32 master copy 4 + Adam's two fp32 moments 8. Activations come on top
+# and depend on the batch, the context and checkpointing.
+TRAINING_BYTES_PER_PARAMETER = 2 + 2 + 4 + 8
+
+
+def memory_gb(parameters: int) -> dict[str, float]:
+    """What a model of `parameters` takes: its bf16 weights, and weights, gradients and AdamW state in training."""
+    return {"bf16 weights (GB)": parameters * 2 / 1e9,
+            "training state, bf16 + AdamW (GB)": parameters * TRAINING_BYTES_PER_PARAMETER / 1e9}

@@ -37,14 +37,31 @@ def load_model(name_or_path: str | os.PathLike, dtype=None):
     """A causal LM from a local folder, or from a hub id when the hub is on (the `small` and `full` scales)."""
     from transformers import AutoModelForCausalLM
 
+    _check_source(name_or_path)
+    return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, trust_remote_code=False,
+                                                use_safetensors=True)
+
+
+def load_config(name_or_path: str | os.PathLike):
+    """A model's configuration alone, from a folder or a hub id (as load_model finds them)."""
+    from transformers import AutoConfig
+
+    _check_source(name_or_path)
+    return AutoConfig.from_pretrained(str(name_or_path), trust_remote_code=False)
+
+
+def _check_source(name_or_path) -> None:
+    """A folder must hold a model; a hub id with the hub off must be in the local cache (`bielik fetch`)."""
     path = Path(name_or_path)
     if path.exists():
         _check_model_folder(path)
-    elif os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise NotAModel(f"{name_or_path}: no such folder, and the hub is off at this scale "
+        return
+    from bielik.book import hub
+
+    if hub.hub_is_off() and not hub.local_files(hub.Asset("model", str(name_or_path), hub.MODEL_FILES, "")):
+        raise NotAModel(f"{name_or_path}: no such folder, and the hub is off with no copy of it in the Hugging Face "
+                        f"cache ({hub.cache_dir()}): at small and full run `bielik fetch --scale <scale>` first "
                         f"(hub ids are for the small and full scales)")
-    return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, trust_remote_code=False,
-                                                use_safetensors=True)
 
 
 def load_tokenizer(name_or_path: str | os.PathLike):

@@ -49,7 +49,6 @@ CHATML_TEMPLATE = (
 # llama-cpp-python releases without its PR #2226 (merged 2026-05) fail to load a GGUF whose template has it.
 CHATML_TEMPLATE_PLAIN = CHATML_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
 
-MISTRAL_ID = "mistralai/Mistral-7B-v0.2"
 
 
 def padded_vocab_size(n: int, multiple: int = PAD_MULTIPLE) -> int:
@@ -171,13 +170,14 @@ def add_chat_tokens(tok, pad_multiple: int = PAD_MULTIPLE):
     return tok, padded_vocab_size(len(tok), pad_multiple)
 
 
-def mistral_with_chat_tokens(model_id: str = MISTRAL_ID, pad_multiple: int = PAD_MULTIPLE):
-    """Full scale: Mistral-7B-v0.2's own tokenizer (from the hub or its cache) with the chat tokens added.
+def hub_with_chat_tokens(model_id: str, pad_multiple: int = PAD_MULTIPLE):
+    """Small and full scale: a base model's own tokenizer (SmolLM2's byte-level BPE, Mistral-7B-v0.2's
+    SentencePiece; from the hub or its cache) with the chat tokens it lacks added.
 
-    Mistral-7B's tokenizer_config.json sets `legacy: true` (v0.1 does; forced off here either way), which
-    in transformers 5 puts a "▁" at the start of every stretch of text after a special token
-    ("<|im_start|>▁user"). legacy=False reads them as the small-scale tokenizer does ("<|im_start|>user"),
-    so chat ids and assistant masks agree across scales.
+    Mistral-7B's tokenizer_config.json sets `legacy: true`, which in transformers 5 puts a "▁" at the start of
+    every stretch of text after a special token ("<|im_start|>▁user"). legacy=False reads them as our own
+    tokenizer does ("<|im_start|>user"), so chat ids and assistant masks agree across scales; tokenizers without
+    the setting ignore it. SmolLM2 already has <|im_start|> and <|im_end|>: they keep their ids.
     """
     from transformers import AutoTokenizer
 

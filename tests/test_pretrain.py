@@ -223,6 +223,26 @@ def test_equal_compute_steps_add_the_base_pretraining_in_the_trained_models_flop
     assert flops_per_token(1000, 2, 8, 16) == 6 * 1000 + 12 * 2 * 8 * 16
 
 
+def test_a_tied_output_projection_counts_in_the_flops_and_gpu_days_follow_from_them():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from bielik.training.throughput import flops_per_token, gpu_days, model_flops_per_token
+
+    cfg = dict(vocab_size=50, hidden_size=8, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2,
+               num_key_value_heads=1)
+    torch.manual_seed(0)
+    tied = LlamaForCausalLM(LlamaConfig(**cfg, tie_word_embeddings=True))
+    untied = LlamaForCausalLM(LlamaConfig(**cfg, tie_word_embeddings=False))
+    # both project onto the 50 x 8 vocabulary once per token; only the untied one has a second matrix to look up
+    assert model_flops_per_token(tied, 4) == model_flops_per_token(untied, 4)
+    per_layer = 2 * 8 * 8 + 2 * 8 * 4 + 3 * 8 * 16 + 2 * 8  # q, o; k, v (one KV head of 4); SwiGLU; two norms
+    assert model_flops_per_token(tied, 4) == flops_per_token(2 * per_layer + 8 + 50 * 8, 2, 8, 4)
+    # 1e12 FLOP/s at 50% for 1e6 FLOPs a token: 5e5 tokens/s, 4.32e10 a day; 8.64e10 tokens take two GPU-days
+    cost = gpu_days(1e6, 8.64e10, peak=1e12, mfu=0.5)
+    assert cost == {"tokens/s": 5e5, "tokens/day": 4.32e10, "GPU-days": 2.0}
+
+
 def test_the_scratch_control_gets_the_budget_it_asks_for():
     from types import SimpleNamespace
 

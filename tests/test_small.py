@@ -41,21 +41,23 @@ def test_an_unknown_corpus_layout_is_a_clear_error():
 
 def test_smoke_caps_counts_at_their_ci_values_and_nothing_else():
     capped = scales.smoke("04_pretraining", "small")
-    assert capped == {"steps": 12, "warmup": 2, "eval_every": 4, "save_every": 6, "eval_limit": 8, "heldout_rows": 8}
-    assert "context" not in capped and "batch_size" not in capped and "lr" not in capped
+    assert capped == {"steps": 12, "warmup": 2, "eval_every": 4, "save_every": 6, "eval_limit": 8, "heldout_rows": 8,
+                      "batch_size": 4, "grad_accum": 1}
+    assert "context" not in capped and "lr" not in capped and "polish_share" not in capped
     data = scales.smoke("01_data", "small")
     assert data["docs_per_source"] == 40  # 0 (all) at small is capped too
     assert data["hub_docs"] == 200  # unused at ci, so a cap of its own
-    assert scales.smoke("03_upscaling", "small") == {"base_steps": 0, "heldout_rows": 8}  # 0 stays 0: no stand-in
+    # base_steps 0 stays 0 (no stand-in to pretrain): there 0 means none, not all
+    assert scales.smoke("03_upscaling", "small") == {"base_steps": 0, "heldout_rows": 8, "batch_size": 4}
     for chapter in scales.PRESETS:
         assert set(scales.smoke(chapter, "small")) <= scales.SMOKE_CAPPED
 
 
 def test_smoke_caps_the_yardsticks_in_the_kernels(monkeypatch):
     monkeypatch.delenv(scales.SMOKE_ENV, raising=False)
-    assert scales.yardsticks("small") == {"grammar_pairs": 0, "heldout_bytes": 2_000_000}
+    assert scales.yardstick_sizes("small") == {"grammar_pairs": 0, "heldout_bytes": 2_000_000}
     monkeypatch.setenv(scales.SMOKE_ENV, "1")
-    assert scales.yardsticks("small") == scales.YARDSTICKS["ci"]
+    assert scales.yardstick_sizes("small") == scales.YARDSTICKS["ci"]
 
 
 def test_the_local_cache_is_found_and_doctor_says_what_is_there(tmp_path, monkeypatch):

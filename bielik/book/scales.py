@@ -224,8 +224,10 @@ YARDSTICKS = {
 
 # `bielik run --smoke`: the parameters that count steps, documents, examples and evaluations, capped at their `ci`
 # value so that a scale's whole code path (its hub ids, model shapes, contexts and precision) runs in minutes.
-# Nothing else changes. A count of 0 ("all") is capped too.
+# Nothing else changes. A count of 0 ("all") is capped too. The rows per step (batch_size, grad_accum) are counts
+# as well: a step of 4 rows runs the same code as one of 128, and 128 rows of 1,024 tokens take minutes on a CPU.
 SMOKE_CAPPED = frozenset({
+    "batch_size", "grad_accum",  # 03-06
     "docs_per_source", "hub_docs", "topic_docs", "n_estimators",  # 01
     "train_docs", "heldout_docs", "vocab_size",  # 02 (SentencePiece cannot fill 32,000 tokens from ci's documents)
     "base_steps", "heldout_rows",  # 03, 04, 09
@@ -263,7 +265,7 @@ def smoke(chapter: str, scale: str) -> dict[str, object]:
 SMOKE_ENV = "BIELIK_SMOKE"  # set by `bielik run --smoke` for the chapters' kernels
 
 
-def yardsticks(scale: str) -> dict[str, int]:
+def yardstick_sizes(scale: str) -> dict[str, int]:
     """YARDSTICKS at `scale`, capped at ci's sizes in a --smoke run (0 = all is capped too)."""
     sizes = dict(YARDSTICKS[get_scale(scale).name])
     if os.environ.get(SMOKE_ENV):

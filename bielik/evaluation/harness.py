@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bielik.book import figures
 from bielik.book.artifacts import read_json, write_json
-from bielik.book.scales import yardsticks
+from bielik.book.scales import yardstick_sizes
 from bielik.evaluation import grammar, polish_tasks
 from bielik.report import figure_names
 
@@ -125,12 +125,12 @@ def heldout_perplexity(model, tok, texts: list[str], context: int, rows: int) ->
 
 def yardstick_plan(ch, tok, context: int, data_dir: Path, heldout_texts: list[str] | None,
                    unigram_texts: list[str] | None = None) -> dict:
-    """What the grammar track and bits per byte will score at this scale (`scales.yardsticks`), prepared in the
+    """What the grammar track and bits per byte will score at this scale (`scales.yardstick_sizes`), prepared in the
     chapter's process: the pairs per task that fit the model's `context`, written to the file the track's tasks
     read, their unigram baselines with `tok` counted on `unigram_texts` (default: chapter 01's Polish pretraining
     text), and the held-out documents written to the file the pl_heldout task reads. JSON-able, so a child process
     (llama.cpp) can run it."""
-    sizes = yardsticks(ch.scale.name)
+    sizes = yardstick_sizes(ch.scale.name)
     chosen, too_long = grammar.select(tok, data_dir, sizes["grammar_pairs"] or None, context - 1)
     pairs, digest = grammar.write_pairs(chosen, ch.dir / EVAL_DIR / "grammar-pairs.jsonl")
     plan = {"grammar_pairs": sizes["grammar_pairs"], "pairs": str(pairs), "pairs_digest": digest,

@@ -32,11 +32,13 @@ def full_config(layers: int | None = None, vocab_size: int | None = None):
 
 
 def new_model(config, seed: int = 0):
+    """A randomly initialised causal LM of `config`'s architecture (Mistral for our stand-in, Llama for SmolLM2):
+    the from-scratch control of chapter 04 has the up-scaled model's shape, whatever its base."""
     import torch
-    from transformers import MistralForCausalLM
+    from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    return MistralForCausalLM(config)
+    return AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # fp32 weights, as load_model's
 
 
 # Bytes per parameter for training in mixed precision with AdamW (ZeRO paper, Rajbhandari et al. 2020, §3.1):

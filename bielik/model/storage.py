@@ -34,12 +34,17 @@ def _write_model(model, path, tokenizer) -> None:
 
 
 def load_model(name_or_path: str | os.PathLike, dtype=None):
-    """A causal LM from a local folder, or from a hub id when the hub is on (the `small` and `full` scales)."""
+    """A causal LM from a local folder, or from a hub id when the hub is on (the `small` and `full` scales).
+
+    In fp32 unless `dtype` says otherwise, whatever the file holds: a bf16 checkpoint (SmolLM2, Mistral, the
+    up-scaled model at small) would otherwise load in bf16 (transformers' "auto"), and training would update bf16
+    weights, losing small updates; mixed precision keeps fp32 weights and computes in bf16 under autocast."""
+    import torch
     from transformers import AutoModelForCausalLM
 
     _check_source(name_or_path)
-    return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype, trust_remote_code=False,
-                                                use_safetensors=True)
+    return AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=dtype or torch.float32,
+                                                trust_remote_code=False, use_safetensors=True)
 
 
 def load_config(name_or_path: str | os.PathLike):

@@ -35,9 +35,26 @@ def flops_per_token(n_params: int, layers: int, hidden: int, context: int) -> fl
 
 def model_flops_per_token(model, context: int) -> float:
     """`flops_per_token` of a transformers model at `context`: the input embedding is a lookup and costs no FLOPs,
-    every other weight (the output projection included) counts in 6N, as chapter 04's MFU counts them."""
-    n = sum(p.numel() for p in model.parameters()) - model.get_input_embeddings().weight.numel()
+    every other weight (the output projection included) counts in 6N, as chapter 04's MFU counts them. With tied
+    embeddings (SmolLM2) the one matrix is both, and its output-projection use counts."""
+    n = sum(p.numel() for p in model.parameters())
+    if model.get_output_embeddings() is None or (model.get_output_embeddings().weight is not
+                                                  model.get_input_embeddings().weight):
+        n -= model.get_input_embeddings().weight.numel()
     return flops_per_token(n, model.config.num_hidden_layers, model.config.hidden_size, context)
+
+
+# NVIDIA's H100 SXM datasheet: 989 TFLOP/s dense bf16 tensor-core rate (1,979 with 2:4 sparsity, which training does
+# not use). An MFU of 40% is what well-tuned large-model training reports on such GPUs (PaLM: 46% on TPU v4;
+# Llama 3: 38-43% on H100); it is a stated assumption, not a measurement of this book.
+H100_BF16_FLOPS = 989e12
+ASSUMED_MFU = 0.40
+
+
+def gpu_days(flops_per_token_: float, tokens: float, peak: float = H100_BF16_FLOPS, mfu: float = ASSUMED_MFU) -> dict:
+    """What `tokens` of training cost on one GPU of `peak` FLOP/s at `mfu`: tokens per second and per day, days."""
+    per_s = peak * mfu / flops_per_token_
+    return {"tokens/s": per_s, "tokens/day": per_s * 86_400, "GPU-days": tokens / (per_s * 86_400)}
 
 
 def equal_compute_steps(steps: int, tokens_per_step: int, base_tokens: int, base_flops: float, flops: float) -> int:

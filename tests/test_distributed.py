@@ -67,3 +67,13 @@ def test_two_processes_train_like_one(stage, runs):
         assert len(one[key]) == len(two[key]) == 3, key
         assert two[key] == pytest.approx(one[key], rel=TOLERANCE), f"{stage}: {key} differs under two processes"
     assert one["loss"][-1] < one["loss"][0], f"{stage}: the loss does not fall in three steps"
+
+
+@pytest.mark.slow
+def test_a_model_sharded_by_fsdp_is_saved_whole(tmp_path):
+    """At full, chapters 04-06 train under FSDP: each process holds a shard of every weight, and the model folder
+    they save must hold the whole weights, as the unsharded model had them."""
+    run_job(torchrun(2, str(ROOT / "tests" / "fsdp_worker.py"), str(tmp_path)), tmp_path / "log.txt", timeout=300)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["processes"] == 2 and result["sharded"] and result["tensors"] > 0
+    assert result["different"] == []

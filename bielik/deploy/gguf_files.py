@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -69,6 +71,11 @@ def install_converter(dest: Path | None = None, sdist: Path | None = None) -> Pa
     return dest
 
 
+def _tokenizer_class(model_dir) -> str:
+    path = Path(model_dir) / "tokenizer_config.json"
+    return str(json.loads(path.read_text(encoding="utf-8")).get("tokenizer_class", "")) if path.exists() else "Llama"
+
+
 def convert(model_dir, out_path, outtype: str = "f16") -> Path:
     """A model folder (safetensors + tokenizer.model) to a GGUF file of `outtype` (f32, f16, bf16 or q8_0)."""
     from bielik.book.artifacts import atomic_path
@@ -77,7 +84,8 @@ def convert(model_dir, out_path, outtype: str = "f16") -> Path:
     if not script.exists():
         raise GGUFError(f"llama.cpp's converter is not installed at {script}: run "
                         f"`bielik install-converter` (run.sh does it after pip install)")
-    if not (Path(model_dir) / "tokenizer.model").exists():
+    sentencepiece = "Llama" in _tokenizer_class(model_dir)  # our own and Mistral's; SmolLM2's is a byte-level BPE
+    if sentencepiece and not (Path(model_dir) / "tokenizer.model").exists():
         # without it the converter takes another vocabulary path that drops the padded rows, and llama.cpp then
         # refuses the file with a shape error far from the cause
         raise GGUFError(f"{model_dir} has no tokenizer.model (the SentencePiece file llama.cpp's converter reads): "

@@ -17,15 +17,30 @@ def save_model(model, path: str | os.PathLike, tokenizer=None) -> Path:
     from bielik.training.arguments import process_state
 
     state = process_state()
+    # FSDP (chapters 04-06 at full) leaves each process a shard of every weight: all of them gather the full
+    # weights (torch's own API, onto the CPU) before the main process writes them
+    full = _gathered_state_dict(model) if _is_sharded(model) else None
     with state.main_process_first():  # a barrier after the main process's block, before the others'
         if state.is_main_process:
-            _write_model(model, path, tokenizer)
+            _write_model(model, path, tokenizer, full)
     return Path(path)
 
 
-def _write_model(model, path, tokenizer) -> None:
+def _is_sharded(model) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def _gathered_state_dict(model) -> dict:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def _write_model(model, path, tokenizer, state_dict=None) -> None:
     with atomic_path(path, is_dir=True) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
         if tokenizer is not None:
             from bielik.model.tokenizer import (
                 save_tokenizer,  # the layout llama.cpp's converter reads

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def dataset_patterns(spec: str, scale: str) -> tuple[str, ...]:
     return (layout.get(scale, layout["full"]).format(config=config),)
 
 
+def model_asset(repo_id: str, used_by: str = "") -> Asset:
+    return Asset("model", repo_id, MODEL_FILES, used_by)
+
+
+def dataset_asset(spec: str, scale: str, used_by: str = "") -> Asset:
+    """The corpus "name:config" as `scale` reads it: the shards of DATASET_FILES."""
+    return Asset("dataset", split_spec(spec)[0], dataset_patterns(spec, scale), used_by)
+
+
 def assets(scale: str) -> list[Asset]:
     """Every hub model and data set the chapters' presets name at `scale` (none at ci and tiny)."""
     from bielik.book.scales import get_scale, preset
@@ -67,13 +77,8 @@ def assets(scale: str) -> list[Asset]:
         value = preset(chapter, scale)[parameter]
         if value:
             named.setdefault((kind, str(value)), []).append(f"{chapter[:2]} {parameter}")
-    out = []
-    for (kind, value), users in named.items():
-        if kind == "model":
-            out.append(Asset(kind, value, MODEL_FILES, ", ".join(users)))
-        else:
-            out.append(Asset(kind, split_spec(value)[0], dataset_patterns(value, scale), ", ".join(users)))
-    return out
+    return [model_asset(value, ", ".join(users)) if kind == "model" else dataset_asset(value, scale, ", ".join(users))
+            for (kind, value), users in named.items()]
 
 
 def _matches(path: str, patterns: tuple[str, ...]) -> bool:
@@ -88,7 +93,7 @@ def local_files(asset: Asset) -> list[Path]:
     try:
         root = Path(snapshot_download(asset.repo_id, repo_type=asset.repo_type, allow_patterns=list(asset.patterns),
                                       local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError):
+    except (LocalEntryNotFoundError, OSError):
         return []
     return sorted(p for p in root.rglob("*") if p.is_file() and _matches(p.relative_to(root).as_posix(), asset.patterns))
 
@@ -122,7 +127,7 @@ def remote_files(asset: Asset) -> list[tuple[str, int]]:
     folder = folders.pop() if len(folders) == 1 else ""
     folder = None if not folder or any(c in folder for c in "*?[") else folder
     entries = HfApi().list_repo_tree(asset.repo_id, repo_type=asset.repo_type, path_in_repo=folder, recursive=True)
-    return sorted((e.path, int(getattr(e, "size", 0) or 0)) for e in entries
+    return sorted((e.path, int(e.size or 0)) for e in entries  # folders have no size
                   if hasattr(e, "size") and _matches(e.path, asset.patterns))
 
 
@@ -137,8 +142,6 @@ def human(size: float) -> str:
 def fetch(scale: str, listing_only: bool = False, stream=None) -> int:
     """List what `scale` needs with sizes, then download what the cache lacks (snapshot_download); return the bytes
     listed. Afterwards the chapters run with HF_HUB_OFFLINE=1."""
-    import sys
-
     from huggingface_hub import snapshot_download
 
     stream = stream or sys.stdout

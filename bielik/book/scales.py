@@ -6,7 +6,6 @@ default; `resolve` turns None into the preset of the chosen scale and rejects wh
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 
 DEFAULT_SCALE = "tiny"
@@ -254,11 +253,11 @@ def smoke(chapter: str, scale: str) -> dict[str, object]:
         value = params[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        cap = ci[name] or SMOKE_UNUSED_AT_CI.get(name)
         if value == 0 and name not in ZERO_MEANS_ALL:
             out[name] = 0
-        else:
-            out[name] = ci[name] if cap is None else cap if value == 0 else min(value, cap)
+            continue
+        cap = ci[name] or SMOKE_UNUSED_AT_CI.get(name, 0)
+        out[name] = cap if value == 0 else min(value, cap)
     return out
 
 

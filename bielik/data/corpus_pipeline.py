@@ -216,7 +216,7 @@ class HubCorpusReader(PipelineStep):
         name, config = hub.split_spec(self.spec)
         files = []
         if not Path(name).is_dir():
-            asset = hub.Asset("dataset", name, hub.dataset_patterns(self.spec, self.scale), "01 hub_dataset")
+            asset = hub.dataset_asset(self.spec, self.scale, "01 hub_dataset")
             files = hub.require_local(asset, self.scale) if hub.hub_is_off() else hub.local_files(asset)
         if files:
             readers_of = min(self.tasks, len(files))  # datatrove gives each task whole files

@@ -78,7 +78,7 @@ def _check_source(name_or_path) -> None:
         return
     from bielik.book import hub
 
-    if hub.hub_is_off() and not hub.local_files(hub.Asset("model", str(name_or_path), hub.MODEL_FILES, "")):
+    if hub.hub_is_off() and not hub.local_files(hub.model_asset(str(name_or_path))):
         raise NotAModel(f"{name_or_path}: no such folder, and the hub is off with no copy of it in the Hugging Face "
                         f"cache ({hub.cache_dir()}): at small and full run `bielik fetch --scale <scale>` first "
                         f"(hub ids are for the small and full scales)")

@@ -50,7 +50,6 @@ CHATML_TEMPLATE = (
 CHATML_TEMPLATE_PLAIN = CHATML_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
 
 
-
 def padded_vocab_size(n: int, multiple: int = PAD_MULTIPLE) -> int:
     """The model's vocabulary size: n rounded up to a multiple of 128 (32,003 -> 32,128)."""
     return math.ceil(n / multiple) * multiple

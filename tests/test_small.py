@@ -99,6 +99,21 @@ def test_fetch_lists_sizes_and_downloads_only_what_the_cache_lacks(monkeypatch):
     assert hub.fetch("tiny", stream=out) == 0 and "nothing to fetch" in out.getvalue()
 
 
+def test_fetch_without_a_network_says_so_in_one_line(monkeypatch, capsys):
+    import httpx
+
+    from bielik.book.cli import main
+
+    def offline(asset):
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(hub, "remote_files", offline)
+    assert main(["fetch", "--scale", "small", "--list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bielik fetch: model HuggingFaceTB/SmolLM2-360M: the hub's file listing failed (ConnectError")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_the_small_chapters_run_on_a_local_hub_snapshot_with_the_hub_off(tmp_path):
     """`bielik run --scale small --smoke` on SmolLM2's architecture (32 layers, tied embeddings, byte-level BPE) and

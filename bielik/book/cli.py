@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             from bielik.book import hub
 
-            hub.fetch(args.scale, listing_only=args.list)
+            try:
+                hub.fetch(args.scale, listing_only=args.list)
+            except hub.HubUnreachable as e:
+                print(f"bielik fetch: {e}", file=sys.stderr)
+                return 1
             return 0
         if args.command == "doctor":
             from bielik.book import doctor

@@ -42,6 +42,10 @@ class NotCached(FileNotFoundError):
     """A hub asset the run needs is not in the local cache while the hub is off."""
 
 
+class HubUnreachable(ConnectionError):
+    """The hub did not answer (no network, the hub switched off, a gated repository without a login)."""
+
+
 def split_spec(spec: str) -> tuple[str, str]:
     """ "name:config" -> (name, config)."""
     name, _, config = spec.partition(":")
@@ -152,7 +156,12 @@ def fetch(scale: str, listing_only: bool = False, stream=None) -> int:
     total = 0
     plan = []
     for a in needed:
-        files = remote_files(a)
+        try:
+            files = remote_files(a)
+        except Exception as e:  # httpx's connection errors, huggingface_hub's offline and HTTP errors
+            raise HubUnreachable(f"{a.kind} {a.repo_id}: the hub's file listing failed ({type(e).__name__}: {e}). "
+                                 f"bielik fetch needs a network (HF_HUB_OFFLINE unset); a gated model needs "
+                                 f"`hf auth login` and its licence accepted on its hub page") from None
         if not files:
             raise FileNotFoundError(f"{a.kind} {a.repo_id}: no file on the hub matches {', '.join(a.patterns)}")
         size = sum(s for _, s in files)

@@ -11,6 +11,7 @@ import gzip
 from pathlib import Path
 
 from bielik.book import hub
+from bielik.evaluation import polish_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -41,12 +42,14 @@ def polish_lines(n: int, min_chars: int = 200) -> list[str]:
 
 
 def smollm2_tokenizer(texts: list[str], vocab_size: int = 1024):
-    """A byte-level BPE like SmolLM2's (GPT-2 style, <|endoftext|> as bos, eos and unk), trained on `texts`."""
+    """A byte-level BPE like SmolLM2's (its pre-tokenizer: one-digit splitting, then GPT-2's regex; <|endoftext|> as
+    bos, eos and unk), trained on `texts`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS,
                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
@@ -68,6 +71,31 @@ def smollm2_model(vocab_size: int, hidden: int = 96, layers: int = 32):
     return LlamaForCausalLM(cfg)
 
 
+def _inverse(mapping: dict) -> dict:
+    return {v: k for k, v in mapping.items()}
+
+
+# our documents back into each hub set's own columns (polish_tasks.HUB_SETS reads them the other way)
+HUB_ROWS = {
+    "polemo2_out": lambda d: {"sentence": d["text"], "target": _inverse(polish_tasks.POLEMO)[d["label"]]},
+    "klej_ner": lambda d: {"sentence": d["text"], "target": _inverse(polish_tasks.NER)[d["label"]]},
+    "polish_8tags": lambda d: {"sentence": d["text"], "label": d["label"]},
+    "dyk": lambda d: {"q_id": "q", "question": d["text"], "answer": d["text_b"], "target": d["label"]},
+    "ppc": lambda d: {"sentence_A": d["text"], "sentence_B": d["text_b"], "label": d["label"] + 1},
+}
+
+
+def eval_set(folder: Path, repo_id: str, rows: int = 200) -> None:
+    """A task's hub set from the repository's copy, in the parquet layout of a converted hub data set."""
+    import pandas as pd
+
+    (name,) = [n for n, s in polish_tasks.HUB_SETS.items() if s.repo_id == repo_id]
+    test, train = polish_tasks.docs(name, ROOT / "data")
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for split, docs in (("test", test[:rows]), ("train", train[:rows])):
+        pd.DataFrame([HUB_ROWS[name](d) for d in docs]).to_parquet(folder / "data" / f"{split}-00000-of-00001.parquet")
+
+
 def build(cache: Path, scale: str = "small", corpus_rows: int = 300) -> dict[str, Path]:
     """Every asset `scale`'s presets name (bielik.book.hub.assets), built small and saved under its real id."""
     import pandas as pd
@@ -76,7 +104,9 @@ def build(cache: Path, scale: str = "small", corpus_rows: int = 300) -> dict[str
     made = {}
     for asset in hub.assets(scale):
         folder = snapshot(cache, asset.repo_id, asset.kind)
-        if asset.kind == "model":
+        if asset.patterns == hub.EVAL_FILES:
+            eval_set(folder, asset.repo_id)
+        elif asset.kind == "model":
             tok = smollm2_tokenizer(texts)
             model = smollm2_model(len(tok))
             model.save_pretrained(folder)

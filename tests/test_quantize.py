@@ -1,6 +1,9 @@
 """GGUF through llama.cpp (bielik.deploy.gguf_files, bielik.deploy.llama_cpp): conversion, quantization with and without an importance
 matrix, the agreement figures, generation, and clear errors for missing, truncated and foreign files."""
+import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import torch
 from bielik.deploy import gguf_files, llama_cpp
 
 from conftest import tiny_mistral
+from local_hub import polish_lines, smollm2_model, smollm2_tokenizer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -47,6 +51,26 @@ def test_a_model_folder_without_the_sentencepiece_file_is_refused(tmp_path):
     with pytest.raises(gguf_files.GGUFError, match="no tokenizer.model"):
         gguf_files.convert(tmp_path / "model", tmp_path / "f16.gguf")
     assert not (tmp_path / "f16.gguf").exists()
+
+
+def _tokenizer_json(folder, pre, normalizer=None):
+    folder.mkdir(exist_ok=True)
+    (folder / "tokenizer.json").write_text(json.dumps({"normalizer": normalizer, "pre_tokenizer": pre}))
+    return folder
+
+
+def test_the_pre_tokenizer_is_read_from_the_structure_of_tokenizer_json(tmp_path):
+    gpt2 = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    digits = {"type": "Digits", "individual_digits": True}
+    smollm = {"type": "Sequence", "pretokenizers": [digits, gpt2]}
+    assert gguf_files.known_pre_tokenizer(_tokenizer_json(tmp_path / "a", gpt2)) == "gpt-2"
+    assert gguf_files.known_pre_tokenizer(_tokenizer_json(tmp_path / "b", smollm)) == "smollm"
+    # what llama.cpp would not split the same way: a normalizer, digits in groups, SentencePiece's Metaspace
+    assert gguf_files.known_pre_tokenizer(_tokenizer_json(tmp_path / "c", smollm, {"type": "NFC"})) is None
+    grouped = {"type": "Sequence", "pretokenizers": [{**digits, "individual_digits": False}, gpt2]}
+    assert gguf_files.known_pre_tokenizer(_tokenizer_json(tmp_path / "d", grouped)) is None
+    assert gguf_files.known_pre_tokenizer(_tokenizer_json(tmp_path / "e", {"type": "Metaspace"})) is None
+    assert gguf_files.known_pre_tokenizer(tmp_path) is None  # no tokenizer.json
 
 
 def test_unknown_format_is_named(tmp_path):
@@ -122,6 +146,26 @@ def test_quantized_files_load_generate_and_lose_a_little(model_dir, f16, tmp_pat
     from bielik.model.storage import load_model
     hf = load_model(model_dir[0]).generate(torch.tensor([rows[0][:8]]), max_new_tokens=3, do_sample=False)
     assert llama_cpp.generate(f16, rows[0][:8], 3, 128)["ids"] == hf[0, 8:].tolist()
+
+
+@pytest.mark.slow
+def test_a_retrained_byte_level_bpe_converts_and_llama_cpp_splits_polish_as_transformers_does(tmp_path):
+    """SmolLM2's kind of tokenizer (chapter 03 at small) retrained on Polish: llama.cpp's table of hashes does not
+    know it, its structure names the pre-tokenizer, and llama.cpp then tokenizes Polish text to the same ids."""
+    from bielik.model.storage import save_model
+
+    lines = polish_lines(120)
+    tok = smollm2_tokenizer(lines[:100], vocab_size=512)
+    folder = save_model(smollm2_model(len(tok), hidden=48, layers=2), tmp_path / "model", tok)
+    assert gguf_files.known_pre_tokenizer(folder) == "smollm"
+    f16 = gguf_files.convert(folder, tmp_path / "f16.gguf", "f16")
+    assert gguf_files.check(f16)["architecture"] == "llama"
+    text = " ".join(lines[100:]) + " W 2024 roku: 1234,56 zł."
+    code = ("import json, sys\nfrom llama_cpp import Llama\n"
+            "llm = Llama(model_path=sys.argv[1], vocab_only=True, verbose=False)\n"
+            "print(json.dumps(llm.tokenize(sys.argv[2].encode(), add_bos=False, special=False)))")
+    out = subprocess.run([sys.executable, "-c", code, str(f16), text], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == tok(text, add_special_tokens=False)["input_ids"]
 
 
 @pytest.mark.slow

@@ -75,8 +75,60 @@ def _tokenizer_class(model_dir) -> str:
     return str(json.loads(path.read_text(encoding="utf-8")).get("tokenizer_class", "")) if path.exists() else "Llama"
 
 
+# llama.cpp names a byte-level BPE's pre-tokenizer (the regex that splits text before the merges) by hashing the
+# tokens of a test string, so a tokenizer retrained on new text, with a known splitter, is not recognised. These are
+# the splitters of tokenizers.json that llama.cpp implements exactly (src/llama-vocab.cpp): GPT-2's regex, and the
+# same after one-digit splitting (SmolLM's). A normalizer would change the text before splitting, so none may be set.
+_GPT2_SPLIT = {"type": "ByteLevel", "use_regex": True}
+_DIGITS = {"type": "Digits", "individual_digits": True}
+
+
+def known_pre_tokenizer(model_dir) -> str | None:
+    """llama.cpp's name for the pre-tokenizer in `model_dir`/tokenizer.json, read from its structure: "gpt-2",
+    "smollm", or None when it is not one llama.cpp implements exactly (or there is no tokenizer.json)."""
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.exists():
+        return None
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if spec.get("normalizer") is not None:
+        return None
+    pre = spec.get("pre_tokenizer") or {}
+    steps = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
+
+    def like(step, want):
+        return all(step.get(k) == v for k, v in want.items())
+
+    if len(steps) == 1 and like(steps[0], _GPT2_SPLIT):
+        return "gpt-2"
+    if len(steps) == 2 and like(steps[0], _DIGITS) and like(steps[1], _GPT2_SPLIT):
+        return "smollm"
+    return None
+
+
+# The converter run with one change: where its table of hashes does not know the tokenizer, the pre-tokenizer read
+# from tokenizer.json's structure (BIELIK_GGUF_PRE) is used instead of stopping.
+_CONVERT = """
+import os, runpy, sys
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(script))
+from conversion import base
+lookup = base.TextModel.get_vocab_base_pre
+def get_vocab_base_pre(self, tokenizer):
+    try:
+        return lookup(self, tokenizer)
+    except NotImplementedError:
+        if os.environ.get("BIELIK_GGUF_PRE"):
+            return os.environ["BIELIK_GGUF_PRE"]
+        raise
+base.TextModel.get_vocab_base_pre = get_vocab_base_pre
+runpy.run_path(script, run_name="__main__")
+"""
+
+
 def convert(model_dir, out_path, outtype: str = "f16") -> Path:
-    """A model folder (safetensors + tokenizer.model) to a GGUF file of `outtype` (f32, f16, bf16 or q8_0)."""
+    """A model folder (safetensors + tokenizer.model or tokenizer.json) to a GGUF file of `outtype` (f32, f16, bf16
+    or q8_0)."""
     from bielik.book.artifacts import atomic_path
 
     script = converter_dir() / "convert_hf_to_gguf.py"
@@ -90,13 +142,37 @@ def convert(model_dir, out_path, outtype: str = "f16") -> Path:
         raise GGUFError(f"{model_dir} has no tokenizer.model (the SentencePiece file llama.cpp's converter reads): "
                         f"save models with bielik.model.storage.save_model(model, path, tokenizer), or rerun the chapters "
                         f"that wrote it")
+    pre = known_pre_tokenizer(model_dir) or ""
     with atomic_path(out_path) as tmp:
-        proc = subprocess.run([sys.executable, str(script), str(model_dir), "--outtype", outtype,
+        proc = subprocess.run([sys.executable, "-c", _CONVERT, str(script), str(model_dir), "--outtype", outtype,
                                "--outfile", str(tmp)], capture_output=True, text=True,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                              env={**os.environ, "HF_HUB_OFFLINE": "1", "BIELIK_GGUF_PRE": pre})
         if proc.returncode != 0:
+            if "pre-tokenizer was not recognized" in proc.stderr:
+                raise GGUFError(f"{model_dir}/tokenizer.json: llama.cpp's converter does not know this byte-level "
+                                f"BPE's pre-tokenizer (neither its hash nor its structure, GPT-2's regex with or "
+                                f"without one-digit splitting and no normalizer); keep the base model's "
+                                f"pre-tokenizer when retraining a tokenizer, or add its hash to "
+                                f"convert_hf_to_gguf_update.py")
             raise GGUFError(f"convert_hf_to_gguf.py failed on {model_dir}:\n{proc.stderr[-3000:]}")
     return Path(out_path)
+
+
+SUPER_BLOCK = 256  # weights per K-quant and IQ block (ggml's QK_K): a row must hold a whole number of them
+
+
+def rows_off_the_super_block(model) -> dict[int, int]:
+    """{row length: matrices} for the decoder's linear weights whose rows (input columns, GGUF's ne[0]) are not a
+    multiple of 256. llama.cpp cannot store such a matrix in a K-quant or IQ type and falls back to a 32-weight block
+    type (Q4_K to Q5_0, Q6_K to Q8_0, IQ types to IQ4_NL; llama-quant.cpp, tensor_type_fallback)."""
+    import torch
+
+    out: dict[int, int] = {}
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear) and module.in_features % SUPER_BLOCK:
+            if module is not model.get_output_embeddings():
+                out[module.in_features] = out.get(module.in_features, 0) + 1
+    return out
 
 
 # --- the importance matrix ------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_small_up_scales_smollm2_and_filters_a_hub_corpus_and_full_uses_mistral():
     small = {a.repo_id: a for a in hub.assets("small")}
-    assert set(small) == {"HuggingFaceTB/SmolLM2-360M", "HPLT/HPLT2.0_cleaned"}
+    tasks = {"allegro/klej-polemo2-out", "allegro/klej-nkjp-ner", "sdadas/8tags", "allegro/klej-dyk", "sdadas/ppc"}
+    assert set(small) == {"HuggingFaceTB/SmolLM2-360M", "HPLT/HPLT2.0_cleaned"} | tasks
+    assert small["sdadas/ppc"].used_by == "task ppc"
     assert small["HuggingFaceTB/SmolLM2-360M"].used_by == "02 base_tokenizer, 03 base_model"
     assert small["HPLT/HPLT2.0_cleaned"].patterns == ("pol_Latn/train-00000-of-*.parquet",)  # the first shard
     full = {a.repo_id: a for a in hub.assets("full")}
-    assert set(full) == {"mistralai/Mistral-7B-v0.2", "HPLT/HPLT2.0_cleaned"}
+    assert set(full) == {"mistralai/Mistral-7B-v0.2", "HPLT/HPLT2.0_cleaned"} | tasks
     assert full["HPLT/HPLT2.0_cleaned"].patterns == ("pol_Latn/train-*.parquet",)
     assert hub.assets("tiny") == [] and hub.assets("ci") == []
     p = scales.preset("03_upscaling", "small")
@@ -32,6 +34,34 @@ def test_small_up_scales_smollm2_and_filters_a_hub_corpus_and_full_uses_mistral(
     assert not hub._matches("consolidated.safetensors", hub.MODEL_FILES)
     assert not hub._matches("onnx/model.onnx", hub.MODEL_FILES)
     assert hub._matches("model-00001-of-00003.safetensors", hub.MODEL_FILES)
+
+
+def test_the_tasks_read_their_hub_sets_at_small_as_the_repository_files_at_tiny(tmp_path, monkeypatch):
+    """The hub sets' own columns (the leaderboard's harness reads them) come out as the same documents as the
+    repository's copies; a row with an unknown label names the set, the file and the row."""
+    from huggingface_hub import constants
+
+    from bielik.data.readers import DataError
+    from bielik.evaluation import polish_tasks
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(hub.NotCached, match="dataset allegro/klej-dyk .*bielik fetch --scale small"):
+        polish_tasks.docs("dyk", ROOT / "data", "small")
+    for name, spec in polish_tasks.HUB_SETS.items():
+        local_hub.eval_set(local_hub.snapshot(tmp_path / "hub", spec.repo_id, "dataset"), spec.repo_id, rows=30)
+        test, fewshot = polish_tasks.docs(name, ROOT / "data", "small")
+        here_test, here_fewshot = polish_tasks.docs(name, ROOT / "data")
+        assert len(test) == 30 and fewshot == here_fewshot[:30]
+        assert sorted(map(str, test)) == sorted(map(str, here_test[:30]))  # the same documents, shuffled again
+    # cbd and the quiz have no hub set: the repository's files at every scale
+    assert polish_tasks.docs("cbd", ROOT / "data", "small") == polish_tasks.docs("cbd", ROOT / "data")
+    import pandas as pd
+
+    bad = next((tmp_path / "hub").glob("datasets--sdadas--ppc/snapshots/*/data/test-*.parquet"))
+    pd.DataFrame({"sentence_A": ["a"], "sentence_B": ["b"], "label": [7]}).to_parquet(bad)
+    with pytest.raises(DataError, match=r"hub set sdadas/ppc, test-00000-of-00001.parquet, row 0: .*unknown label 7"):
+        polish_tasks.docs("ppc", ROOT / "data", "small")
 
 
 def test_an_unknown_corpus_layout_is_a_clear_error():
@@ -82,6 +112,8 @@ def test_the_local_cache_is_found_and_doctor_says_what_is_there(tmp_path, monkey
 def test_fetch_lists_sizes_and_downloads_only_what_the_cache_lacks(monkeypatch):
     listing = {"HuggingFaceTB/SmolLM2-360M": [("config.json", 861), ("model.safetensors", 723_674_912)],
                "HPLT/HPLT2.0_cleaned": [("pol_Latn/train-00000-of-00512.parquet", 1_200_000_000)]}
+    tasks = [a.repo_id for a in hub.assets("small") if a.patterns == hub.EVAL_FILES]
+    listing |= {repo: [("data/test-00000-of-00001.parquet", 1_000)] for repo in tasks}
     monkeypatch.setattr(hub, "remote_files", lambda a: listing[a.repo_id])
     monkeypatch.setattr(hub, "local_files", lambda a: [])
     fetched = []
@@ -89,11 +121,11 @@ def test_fetch_lists_sizes_and_downloads_only_what_the_cache_lacks(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: fetched.append((repo, kw)))
     out = io.StringIO()
-    assert hub.fetch("small", listing_only=True, stream=out) == 861 + 723_674_912 + 1_200_000_000
+    assert hub.fetch("small", listing_only=True, stream=out) == 861 + 723_674_912 + 1_200_000_000 + 5_000
     text = out.getvalue()
     assert "723.7 MB" in text and "1.2 GB" in text and "1.9 GB" in text and not fetched
     hub.fetch("small", stream=io.StringIO())
-    assert [r for r, _ in fetched] == ["HuggingFaceTB/SmolLM2-360M", "HPLT/HPLT2.0_cleaned"]
+    assert [r for r, _ in fetched] == ["HuggingFaceTB/SmolLM2-360M", "HPLT/HPLT2.0_cleaned"] + tasks
     assert fetched[1][1] == {"repo_type": "dataset", "allow_patterns": ["pol_Latn/train-00000-of-*.parquet"]}
     out = io.StringIO()
     assert hub.fetch("tiny", stream=out) == 0 and "nothing to fetch" in out.getvalue()

@@ -2,7 +2,8 @@
 (`bielik fetch`), and found there afterwards with the hub off (HF_HUB_OFFLINE=1), as on a cluster's compute nodes.
 
 Nothing here names a repository of its own: the ids come from the presets in scales.py (02's base_tokenizer, 03's
-base_model, 01's hub_dataset), so a changed preset changes what is fetched.
+base_model, 01's hub_dataset), so a changed preset changes what is fetched, and from the evaluation tasks' hub sets
+(bielik.evaluation.polish_tasks.HUB_SETS), which `small` and `full` read.
 """
 from __future__ import annotations
 
@@ -70,9 +71,19 @@ def dataset_asset(spec: str, scale: str, used_by: str = "") -> Asset:
     return Asset("dataset", split_spec(spec)[0], dataset_patterns(spec, scale), used_by)
 
 
+# An evaluation set's data files, in whichever of the formats datasets reads the repository keeps them
+EVAL_FILES = ("*.parquet", "*.csv", "*.tsv", "*.json", "*.jsonl")
+
+
+def eval_asset(repo_id: str, used_by: str = "") -> Asset:
+    return Asset("dataset", repo_id, EVAL_FILES, used_by)
+
+
 def assets(scale: str) -> list[Asset]:
-    """Every hub model and data set the chapters' presets name at `scale` (none at ci and tiny)."""
+    """Every hub model and data set the chapters' presets name at `scale`, and the evaluation tasks' hub sets where
+    the scale reads them (none at ci and tiny)."""
     from bielik.book.scales import get_scale, preset
+    from bielik.evaluation import polish_tasks
 
     get_scale(scale)
     named: dict[tuple[str, str], list[str]] = {}
@@ -81,8 +92,11 @@ def assets(scale: str) -> list[Asset]:
         value = preset(chapter, scale)[parameter]
         if value:
             named.setdefault((kind, str(value)), []).append(f"{chapter[:2]} {parameter}")
-    return [model_asset(value, ", ".join(users)) if kind == "model" else dataset_asset(value, scale, ", ".join(users))
-            for (kind, value), users in named.items()]
+    out = [model_asset(value, ", ".join(users)) if kind == "model" else dataset_asset(value, scale, ", ".join(users))
+           for (kind, value), users in named.items()]
+    if polish_tasks.reads_hub(scale):
+        out += [eval_asset(s.repo_id, f"task {name}") for name, s in polish_tasks.HUB_SETS.items()]
+    return out
 
 
 def _matches(path: str, patterns: tuple[str, ...]) -> bool:
@@ -114,6 +128,17 @@ def require_local(asset: Asset, scale: str) -> list[Path]:
                         f"({cache_dir()}) and the hub is off: run `bielik fetch --scale {scale}` on a machine with a "
                         f"network, with the same HF_HOME")
     return files
+
+
+def files(asset: Asset, scale: str) -> list[Path]:
+    """The asset's cached files; with the hub on, what is missing is downloaded first (snapshot_download)."""
+    found = local_files(asset)
+    if found or hub_is_off():
+        return found or require_local(asset, scale)
+    from huggingface_hub import snapshot_download
+
+    snapshot_download(asset.repo_id, repo_type=asset.repo_type, allow_patterns=list(asset.patterns))
+    return require_local(asset, scale)
 
 
 def cache_dir() -> Path:

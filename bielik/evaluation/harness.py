@@ -35,13 +35,16 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def task_manager(data_dir: Path | None = None, heldout: Path | None = None, pairs: Path | None = None):
-    """lm-eval's TaskManager over our task folder; `data_dir`, `heldout` (the pl_heldout documents) and `pairs`
-    (the grammar track's chosen pairs) reach the tasks' data hook through its metadata."""
+def task_manager(data_dir: Path | None = None, heldout: Path | None = None, pairs: Path | None = None,
+                 hub_scale: str | None = None):
+    """lm-eval's TaskManager over our task folder; `data_dir`, `heldout` (the pl_heldout documents), `pairs`
+    (the grammar track's chosen pairs) and `hub_scale` (read the hub sets, polish_tasks.HUB_SETS) reach the tasks'
+    data hook through its metadata."""
     from lm_eval.tasks import TaskManager
 
     _quiet()
-    meta = {k: str(v) for k, v in (("data_dir", data_dir), ("heldout", heldout), ("pairs", pairs)) if v} or None
+    meta = {k: str(v) for k, v in (("data_dir", data_dir), ("heldout", heldout), ("pairs", pairs),
+                                   ("hub_scale", hub_scale)) if v} or None
     # only our folder: indexing the harness's thousands of built-in tasks takes seconds and they read the Hub
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=meta)
 
@@ -76,7 +79,7 @@ STDERR_BOOTSTRAP = 100
 
 def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | None = None,
               data_dir: Path | None = None, seed: int = 0, heldout: Path | None = None,
-              pairs: Path | None = None) -> dict:
+              pairs: Path | None = None, hub_scale: str | None = None) -> dict:
     """lm-eval's simple_evaluate on our tasks (default: the leaderboard's); returns its `results` section
     (task -> metric -> value)."""
     from lm_eval import simple_evaluate
@@ -86,13 +89,13 @@ def run_tasks(lm, tasks: list[str] | None = None, shots: int = 0, limit: int | N
     if unknown:
         raise KeyError(f"unknown task(s) {', '.join(unknown)}; the tasks are: {', '.join(ALL_TASKS)}")
     out = simple_evaluate(model=lm, tasks=tasks, num_fewshot=shots, limit=limit,
-                          task_manager=task_manager(data_dir, heldout, pairs),
+                          task_manager=task_manager(data_dir, heldout, pairs, hub_scale),
                           log_samples=False, bootstrap_iters=STDERR_BOOTSTRAP, random_seed=seed,
                           numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
     return out["results"]
 
 
-def rows_from(results: dict, shots: int, data_dir: Path, limit: int | None) -> list[dict]:
+def rows_from(results: dict, shots: int, data_dir: Path, limit: int | None, hub_scale: str | None = None) -> list[dict]:
     """One row per task: the raw score (0-100), its baseline and the normalised score."""
     rows = []
     for name, task in polish_tasks.TASKS.items():
@@ -102,7 +105,7 @@ def rows_from(results: dict, shots: int, data_dir: Path, limit: int | None) -> l
         raw = res[f"{task.metric},none"]
         gold = None
         if task.kind == "multiple_choice":  # the harness's limit scores the first N documents
-            test, _ = polish_tasks.docs(name, data_dir)
+            test, _ = polish_tasks.docs(name, data_dir, hub_scale)
             gold = [d["label"] for d in test[:limit or None]]
         b = polish_tasks.baseline(task, gold)
         lb = task.leaderboard_b
@@ -188,19 +191,27 @@ def weights_fingerprint(model_dir) -> str:
     return h.hexdigest()
 
 
-def earlier_rows(run: Path, fingerprint: str, limit: int | None, seed: int, data_dir: Path) -> dict[int, list[dict]]:
+def earlier_rows(run: Path, fingerprint: str, limit: int | None, seed: int, data_dir: Path,
+                 task_data: str) -> dict[int, list[dict]]:
     """Task rows an earlier evaluation in this run already computed for the same weights, documents and seed, by
     shot count: chapter 09 then scores only what the chapters did not."""
     found: dict[int, list[dict]] = {}
     for path in sorted(Path(run).glob(f"*/{EVAL_DIR}/*.json")):
         r = read_json(path)
         if (r.get("fingerprint") == fingerprint and r.get("limit") == limit and r.get("seed") == seed
-                and r.get("data_dir") == str(data_dir)):
+                and r.get("data_dir") == str(data_dir) and r.get("task_data", "repository") == task_data):
             for row in r["rows"]:
                 have = found.setdefault(row["shots"], [])
                 if not any(x["task"] == row["task"] for x in have):
                     have.append(row)
     return found
+
+
+def task_source(ch) -> tuple[str | None, str]:
+    """(hub_scale for the tasks' data hook, what the record says): the hub sets at small and full, else the
+    repository's files."""
+    scale = ch.scale.name
+    return (scale, "hub") if polish_tasks.reads_hub(scale) else (None, "repository")
 
 
 def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots: tuple[int, ...] = (0, 5),
@@ -216,19 +227,21 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
     from bielik.model.storage import load_model, load_tokenizer
 
     data_dir = Path(data_dir or repo_root() / "data")
+    hub_scale, task_data = task_source(ch)
     model = load_model(model_dir)  # a folder that is not a model fails here, naming what is missing
     tok = load_tokenizer(model_dir)
     lm = lm_for(model, tok, batch_size)
     fingerprint = weights_fingerprint(model_dir)
     wanted = set(tasks or polish_tasks.TASKS)
-    earlier = earlier_rows(ch.run, fingerprint, limit, ch.seed, data_dir) if reuse else {}
+    earlier = earlier_rows(ch.run, fingerprint, limit, ch.seed, data_dir, task_data) if reuse else {}
     start, rows, reused = time.perf_counter(), [], []
     for k in shots:
         if {r["task"] for r in earlier.get(k, [])} >= wanted:
             rows += [r for r in earlier[k] if r["task"] in wanted]
             reused.append(k)
         else:
-            rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed), k, data_dir, limit)
+            rows += rows_from(run_tasks(lm, tasks, k, limit, data_dir, ch.seed, hub_scale=hub_scale), k, data_dir,
+                              limit, hub_scale)
     plan = yardstick_plan(ch, tok, lm.max_length, data_dir, heldout_texts, unigram_texts)
     found = earlier_yardsticks(ch.run, fingerprint, ch.seed, data_dir, plan) if reuse else None
     measured = found or yardsticks(plan, run_yardsticks(lm, plan, data_dir, ch.seed))
@@ -237,7 +250,8 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
         context = min(getattr(model.config, "max_position_embeddings", 512), 512)
         perplexity = heldout_perplexity(model, tok, heldout_texts, context, heldout_rows)
     return _finish(ch, stage, rows, shots, {"model": str(Path(model_dir)), "limit": limit, "fingerprint": fingerprint,
-                                            "seed": ch.seed, "data_dir": str(data_dir), "reused_shots": reused,
+                                            "seed": ch.seed, "data_dir": str(data_dir), "task_data": task_data,
+                                            "reused_shots": reused,
                                             "yardsticks": measured, "reused_yardsticks": found is not None},
                    start, perplexity)
 
@@ -255,16 +269,20 @@ def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | No
     from bielik.model.storage import load_tokenizer
 
     data_dir = Path(data_dir or repo_root() / "data")
+    hub_scale, task_data = task_source(ch)
+    for name in tasks or polish_tasks.TASKS:  # into the cache here: the child process runs with the hub off
+        polish_tasks.docs(name, data_dir, hub_scale)
     start = time.perf_counter()
     config = json.loads((Path(model_dir) / "config.json").read_text())
     plan = yardstick_plan(ch, load_tokenizer(model_dir), config["max_position_embeddings"], data_dir, heldout_texts,
                           unigram_texts)
     job = {"model": str(gguf_path), "model_dir": str(model_dir), "tasks": tasks, "shots": list(shots),
-           "limit": limit, "data_dir": str(data_dir), "seed": ch.seed, "batch_size": batch_size, "plan": plan}
+           "limit": limit, "data_dir": str(data_dir), "hub_scale": hub_scale, "seed": ch.seed,
+           "batch_size": batch_size, "plan": plan}
     by_shot = in_child(job, "bielik.evaluation.harness:gguf_job")
-    rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit)]
+    rows = [r for k in shots for r in rows_from(by_shot[str(k)], k, data_dir, limit, hub_scale)]
     return _finish(ch, stage, rows, shots, {"model": str(Path(gguf_path)), "limit": limit, "seed": ch.seed,
-                                            "data_dir": str(data_dir), "reused_shots": [],
+                                            "data_dir": str(data_dir), "task_data": task_data, "reused_shots": [],
                                             "yardsticks": yardsticks(plan, by_shot["yardsticks"]),
                                             "reused_yardsticks": False}, start, None)
 
@@ -282,8 +300,8 @@ def gguf_job(job: dict) -> dict:
     context = model.config.max_position_embeddings
     calls = type("Calls", (GGUFCalls,), {"llama": open_gguf(job["model"], context)})
     lm = lm_for(model, load_tokenizer(job["model_dir"]), job["batch_size"], calls=calls)
-    out = {str(k): run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"])
-           for k in job["shots"]}
+    out = {str(k): run_tasks(lm, job["tasks"], k, job["limit"], Path(job["data_dir"]), job["seed"],
+                             hub_scale=job["hub_scale"]) for k in job["shots"]}
     return {**out, "yardsticks": run_yardsticks(lm, job["plan"], Path(job["data_dir"]), job["seed"])}
 
 

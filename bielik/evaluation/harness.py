@@ -19,6 +19,7 @@ from bielik.book.artifacts import read_json, write_json
 from bielik.book.scales import yardstick_sizes
 from bielik.evaluation import grammar, polish_tasks
 from bielik.report import figure_names
+from bielik.training import device
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 EVAL_DIR = "eval"  # runs/<scale>/<chapter>/eval/<stage>.json
@@ -228,7 +229,7 @@ def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots
 
     data_dir = Path(data_dir or repo_root() / "data")
     hub_scale, task_data = task_source(ch)
-    model = load_model(model_dir)  # a folder that is not a model fails here, naming what is missing
+    model = device.for_inference(load_model(model_dir))  # a folder that is not a model fails here, naming it
     tok = load_tokenizer(model_dir)
     lm = lm_for(model, tok, batch_size)
     fingerprint = weights_fingerprint(model_dir)

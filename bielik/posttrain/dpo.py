@@ -363,6 +363,7 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     from bielik.model.storage import load_model, save_model
     from bielik.training.arguments import processes
     from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
+    from bielik.training.device import needs_checkpointing
 
     out_dir = Path(out_dir)
     model = load_model(start_dir)
@@ -377,8 +378,8 @@ def run_variant(name: str, start_dir, tok, train_pairs: list[dict], heldout_pair
     ends = phase_steps(steps, phases)
     args = dpo_config(out_dir / f"{name}-checkpoints", beta=P.beta, lr=P.lr, warmup_steps=P.warmup, max_steps=steps,
                       batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16), seed=seed,
-                      max_length=P.context, save_steps=P.save_every,
-                      gradient_checkpointing=False)  # activations of these models fit; recomputing them costs ~30%
+                      max_length=P.context, save_steps=P.save_every,  # a pair is two rows: chosen and rejected
+                      gradient_checkpointing=needs_checkpointing(model, 2 * P.batch_size, P.context))
     held = heldout_callback(heldout_pairs, tok, ref_heldout, P.beta, every=max(1, steps // curve_points),
                             max_length=P.context)
     start = time.perf_counter()

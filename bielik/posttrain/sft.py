@@ -207,7 +207,7 @@ def heldout_callback(rows: list[dict], every: int, batch_size: int = 8):
 
 def sft_config(out_dir, *, lr: float, min_lr_ratio: float, warmup_steps: int, epochs: float, batch_size: int,
                grad_accum: int, weight_decay: float = 0.05, bf16: bool = False, seed: int = 0, save_steps: int = 0,
-               max_steps: int = -1):
+               max_steps: int = -1, gradient_checkpointing: bool = False):
     """The report's SFT optimiser, scaled: AdamW (0.9, 0.95), wd 0.05, warm-up then cosine to min_lr_ratio x lr
     (7e-6 -> 6e-7 in the report), clip 1.0; our rows are prepared already, so trl skips its own preparation."""
     from trl import SFTConfig
@@ -218,7 +218,8 @@ def sft_config(out_dir, *, lr: float, min_lr_ratio: float, warmup_steps: int, ep
                      scheduler="cosine_with_min_lr", weight_decay=weight_decay, min_lr_ratio=min_lr_ratio,
                      grad_accum=grad_accum, bf16=bf16, seed=seed, logging_steps=1, save_steps=save_steps,
                      num_train_epochs=epochs, max_steps=max_steps, remove_unused_columns=False,
-                     dataset_kwargs={"skip_prepare_dataset": True}, max_length=None, shuffle_dataset=False)
+                     dataset_kwargs={"skip_prepare_dataset": True}, max_length=None, shuffle_dataset=False,
+                     gradient_checkpointing=gradient_checkpointing)
 
 
 def train(model, tok, rows: list[dict], args, *, weighting: str, alr: bool, callbacks=None, resume=None):
@@ -258,6 +259,7 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     from bielik.model.storage import load_model, save_model
     from bielik.training.arguments import processes
     from bielik.training.checkpoints import fingerprint, resume_point, run_parameters
+    from bielik.training.device import needs_checkpointing
 
     weighting, alr = variant_settings(variant, P.weighting)
     out_dir = Path(out_dir)
@@ -266,7 +268,7 @@ def run_variant(variant: str, model_dir, tok, rows: list[dict], heldout: list[di
     steps = math.ceil(len(rows) / (P.batch_size * P.grad_accum * processes())) * P.epochs  # the held-out cadence
     args = sft_config(out_dir / f"{variant}-checkpoints", lr=P.lr, min_lr_ratio=P.min_lr_ratio, warmup_steps=P.warmup,
                       epochs=P.epochs, batch_size=P.batch_size, grad_accum=P.grad_accum, bf16=bool(P.bf16),
-                      seed=seed)
+                      seed=seed, gradient_checkpointing=needs_checkpointing(model, P.batch_size, P.context))
     held = heldout_callback(heldout, every=max(1, steps // curve_points))
     start = time.perf_counter()
     shape = run_parameters(args, data=fingerprint(rows), model=str(model_dir), weighting=weighting, alr=alr)

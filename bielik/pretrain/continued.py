@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bielik.pretrain import mixture, trainer
-from bielik.training import arguments, checkpoints, curves
+from bielik.training import arguments, checkpoints, curves, device
 
 
 def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], params, out_dir, heldout: dict,
@@ -27,7 +27,8 @@ def run(model, tok, sources: dict[str, list[str]], shares: dict[str, float], par
     args = arguments.training_arguments(
         out_dir / "checkpoints", max_steps=steps, lr=params.lr, min_lr_ratio=params.min_lr_ratio,
         warmup_steps=params.warmup, batch_size=params.batch_size, grad_accum=params.grad_accum, bf16=bf16,
-        seed=seed, logging_steps=max(1, steps // 30), save_steps=params.save_every)
+        seed=seed, logging_steps=max(1, steps // 30), save_steps=params.save_every,
+        gradient_checkpointing=device.needs_checkpointing(model, params.batch_size, params.context))
     watch = curves.heldout_callback(heldout, params.eval_every, tokens_per_step, batch_size=params.batch_size)
     shape = checkpoints.run_parameters(args, data=checkpoints.fingerprint([r["input_ids"] for r in rows]),
                                        model=checkpoints.fingerprint(model.config.to_dict()))

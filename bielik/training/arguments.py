@@ -33,15 +33,17 @@ def arguments(config_class, out_dir, *, lr: float, warmup_steps: int, batch_size
 
 def training_arguments(out_dir, *, max_steps: int, lr: float, min_lr_ratio: float, warmup_steps: int,
                        batch_size: int, grad_accum: int = 1, weight_decay: float = 0.1, bf16: bool = False,
-                       seed: int = 0, logging_steps: int = 10, save_steps: int = 0, eval_steps: int = 0):
-    """Pretraining (§3), scaled: warm-up then cosine to `min_lr_ratio` x lr, weight decay 0.1."""
+                       seed: int = 0, logging_steps: int = 10, save_steps: int = 0, eval_steps: int = 0,
+                       gradient_checkpointing: bool = False):
+    """Pretraining (§3), scaled: warm-up then cosine to `min_lr_ratio` x lr, weight decay 0.1; gradient
+    checkpointing where the step would not fit in memory (bielik.training.device.needs_checkpointing)."""
     from transformers import TrainingArguments
 
     return arguments(TrainingArguments, out_dir, lr=lr, warmup_steps=warmup_steps, batch_size=batch_size,
                      scheduler="cosine_with_min_lr", weight_decay=weight_decay, min_lr_ratio=min_lr_ratio,
                      grad_accum=grad_accum, bf16=bf16, seed=seed, logging_steps=logging_steps,
                      save_steps=save_steps, eval_steps=eval_steps, max_steps=max_steps,
-                     remove_unused_columns=False)
+                     remove_unused_columns=False, gradient_checkpointing=gradient_checkpointing)
 
 
 def process_state():

@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from bielik.training import device
 from bielik.training.packing import PackedCollator
 
 
@@ -41,7 +42,7 @@ def _row_sums(model, rows: list[dict], batch_size: int, collate) -> tuple[list[f
     collate = collate or PackedCollator()
     sums, counts = [], []
     for i in range(0, len(rows), batch_size):
-        batch = collate(rows[i:i + batch_size])
+        batch = device.to(collate(rows[i:i + batch_size]), model.device)  # where the Trainer left the model
         logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
                        attention_mask=batch["attention_mask"]).logits.float()
         targets = batch["labels"][:, 1:]

@@ -8,6 +8,7 @@ import time
 
 import torch
 
+from bielik.training import device
 from bielik.training.packing import PackedCollator
 
 
@@ -26,6 +27,16 @@ def matmul_peak_flops(dtype=torch.float32, size: int = 1024, repeats: int = 20, 
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t0)
     return 2 * size ** 3 * repeats / best
+
+
+def machine_peak_flops(bf16: bool) -> float:
+    """The matmul rate MFU is measured against, on the device training runs on: bf16 or fp32 products of the size
+    that fills it (1,024 on a CPU, 8,192 on a GPU's tensor cores)."""
+    dev = device.default()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    if dev.type == "cuda":
+        return matmul_peak_flops(dtype, 8192, repeats=10, device="cuda")
+    return matmul_peak_flops(dtype)
 
 
 def flops_per_token(n_params: int, layers: int, hidden: int, context: int) -> float:
@@ -68,17 +79,18 @@ def time_steps(model, rows: list[dict], batch_size: int, bf16: bool, steps: int 
     """Tokens per second of a few training steps (forward, backward, AdamW), after one warm-up step."""
     import copy
 
-    m = copy.deepcopy(model).train()
+    m = copy.deepcopy(model).to(device.default()).train()
     opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
-    batch = PackedCollator()(rows[:batch_size])
+    batch = device.to(PackedCollator()(rows[:batch_size]), m.device)
     times = []
     for i in range(steps + 1):
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(m.device.type, dtype=torch.bfloat16, enabled=bf16):
             loss = m(**batch).loss
         loss.backward()
         opt.step()
         opt.zero_grad()
+        device.synchronize(m.device)
         if i:
             times.append(time.perf_counter() - t0)
     return batch["input_ids"].numel() / min(times)

@@ -122,10 +122,10 @@ HUB_SETS: dict[str, HubSet] = {
     "polemo2_out": HubSet("allegro/klej-polemo2-out",
                           lambda r: {"text": r["sentence"], "label": _label(POLEMO, r["target"])}),
     "klej_ner": HubSet("allegro/klej-nkjp-ner", lambda r: {"text": r["sentence"], "label": _label(NER, r["target"])}),
-    "polish_8tags": HubSet("sdadas/8tags",
-                           lambda r: {"text": r["sentence"], "label": _label({i: i for i in range(8)}, int(r["label"]))}),
-    "dyk": HubSet("allegro/klej-dyk",
-                  lambda r: {"text": r["question"], "text_b": r["answer"], "label": _label({0: 0, 1: 1}, int(r["target"]))}),
+    "polish_8tags": HubSet("sdadas/8tags", lambda r: {"text": r["sentence"],
+                                                      "label": _label({i: i for i in range(8)}, int(r["label"]))}),
+    "dyk": HubSet("allegro/klej-dyk", lambda r: {"text": r["question"], "text_b": r["answer"],
+                                                 "label": _label({0: 0, 1: 1}, int(r["target"]))}),
     "ppc": HubSet("sdadas/ppc", lambda r: {"text": r["sentence_A"], "text_b": r["sentence_B"],
                                            "label": _label({1: 0, 2: 1, 3: 2}, int(r["label"]))}),
 }
@@ -172,7 +172,8 @@ def hub_docs(name: str, scale: str) -> tuple[list[dict], list[dict]]:
                 try:
                     docs.append(spec.doc(row))
                 except (KeyError, ValueError, TypeError) as e:
-                    raise DataError(f"hub set {spec.repo_id}, {path.name}, row {n}: {e} (the row: {dict(row)})") from None
+                    raise DataError(f"hub set {spec.repo_id}, {path.name}, row {n}: {e} "
+                                    f"(the row: {dict(row)})") from None
         out.append(docs)
     return _shuffled(out[0]), out[1]
 

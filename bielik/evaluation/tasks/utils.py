@@ -1,7 +1,8 @@
 """Hooks the task YAMLs of this folder call (lm-eval loads this file by path through `!function utils.<name>`).
 
 Data comes from the repository's data/ (or the folder passed as `data_dir` in the TaskManager's metadata), or at
-`small` and `full` (`hub_scale` in the metadata) from the tasks' hub sets in the local Hugging Face cache; the readers in bielik.evaluation.polish_tasks name the file and line of a malformed row.
+`small` and `full` (`hub_scale` in the metadata) from the tasks' hub sets in the local Hugging Face cache; the
+readers in bielik.evaluation.polish_tasks name the file and line (or the set, file and row) of a malformed row.
 """
 from pathlib import Path
 

@@ -63,8 +63,9 @@ def smollm2_model(vocab_size: int, hidden: int = 96, layers: int = 32):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    heads = hidden // 16  # heads of 16, three query heads per KV head (SmolLM2: 15 and 5 of 64)
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-                      num_attention_heads=6, num_key_value_heads=2, head_dim=hidden // 6,
+                      num_attention_heads=heads, num_key_value_heads=heads // 3, head_dim=16,
                       max_position_embeddings=2048, rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=True,
                       bos_token_id=0, eos_token_id=0, hidden_act="silu")
     torch.manual_seed(0)
@@ -96,8 +97,9 @@ def eval_set(folder: Path, repo_id: str, rows: int = 200) -> None:
         pd.DataFrame([HUB_ROWS[name](d) for d in docs]).to_parquet(folder / "data" / f"{split}-00000-of-00001.parquet")
 
 
-def build(cache: Path, scale: str = "small", corpus_rows: int = 300) -> dict[str, Path]:
-    """Every asset `scale`'s presets name (bielik.book.hub.assets), built small and saved under its real id."""
+def build(cache: Path, scale: str = "small", corpus_rows: int = 300, hidden: int = 96) -> dict[str, Path]:
+    """Every asset `scale`'s presets name (bielik.book.hub.assets), built small and saved under its real id; the
+    model `hidden` wide (a multiple of 48)."""
     import pandas as pd
 
     texts = polish_lines(corpus_rows)
@@ -108,7 +110,7 @@ def build(cache: Path, scale: str = "small", corpus_rows: int = 300) -> dict[str
             eval_set(folder, asset.repo_id)
         elif asset.kind == "model":
             tok = smollm2_tokenizer(texts)
-            model = smollm2_model(len(tok))
+            model = smollm2_model(len(tok), hidden)
             model.save_pretrained(folder)
             tok.save_pretrained(folder)
         else:

@@ -270,3 +270,29 @@ def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
     ref = llama_cpp.transformers_log_probs(load_model(folder), rows)
     out = llama_cpp.compare(ref, llama_cpp.transformers_log_probs(gptq.load(tmp_path / "gptq"), rows), rows)
     assert 0 < out["kld"] < 0.1 and out["same_top"] > 0.8
+
+
+@pytest.mark.slow
+def test_gptq_keeps_the_layers_a_group_of_128_does_not_divide_at_16_bits(quiz_tokenizer, tmp_path):
+    """SmolLM2's hidden 960 is 7.5 groups of 128: those rows cannot be group-quantized, so they stay at 16 bits
+    and are named, where llm-compressor would otherwise refuse the whole model. Here the FFN's 192-long rows."""
+    from bielik.deploy import gptq
+    from bielik.model.storage import save_model
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok, info = quiz_tokenizer
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=info["padded_vocab_size"], hidden_size=128, intermediate_size=192,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                         max_position_embeddings=64))
+    assert gptq.off_the_group(model) == {f"model.layers.{i}.mlp.down_proj": 192 for i in range(2)}
+    folder = save_model(model, tmp_path / "model", tok)
+    rows = [tok("Ala ma kota, a kot ma Alę. " * 4)["input_ids"][:32]] * 4
+    made = gptq.quantize(folder, tmp_path / "gptq", rows)
+    assert set(made["kept_16bit"]) == {f"model.layers.{i}.mlp.down_proj" for i in range(2)}
+    # of a layer's linear weights (q 128x128, k and v 64x128, o 128x128, gate and up 192x128, down 128x192)
+    assert made["kept_share"] == pytest.approx(192 / (128 + 64 + 64 + 128 + 192 + 192 + 192))
+    config = json.loads((tmp_path / "gptq" / "config.json").read_text())["quantization_config"]
+    assert set(config["ignore"]) >= {"lm_head", "model.layers.0.mlp.down_proj"}
+    assert gptq.load(tmp_path / "gptq")(torch.tensor([rows[0]])).logits.isfinite().all()

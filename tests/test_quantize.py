@@ -272,27 +272,40 @@ def test_gptq_w4a16_is_made_reloaded_and_close(model_dir, tmp_path):
     assert 0 < out["kld"] < 0.1 and out["same_top"] > 0.8
 
 
+def _llama(vocab, hidden, intermediate, heads=4, kv=2):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    return LlamaForCausalLM(LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=intermediate,
+                                        num_hidden_layers=2, num_attention_heads=heads, num_key_value_heads=kv,
+                                        max_position_embeddings=64))
+
+
+def test_gptq_groups_are_the_largest_that_divide_every_row():
+    from bielik.deploy import gptq
+
+    with torch.device("meta"):  # shapes only
+        report, smollm2 = _llama(64, 4096, 14336, 32, 8), _llama(64, 960, 2560, 15, 5)
+        stand_in, odd = _llama(64, 96, 192, 6, 2), _llama(64, 128, 200)
+    assert [gptq.group_size(m) for m in (report, smollm2, stand_in)] == [128, 64, 32]
+    assert gptq.off_the_group(smollm2, 64) == {}
+    # 200 = 8 x 25: no group of 32 or more divides it, so 128 where it fits and the FFN's down projections at 16 bits
+    assert gptq.group_size(odd) == 128
+    assert gptq.off_the_group(odd, 128) == {f"model.layers.{i}.mlp.down_proj": 200 for i in range(2)}
+
+
 @pytest.mark.slow
-def test_gptq_keeps_the_layers_a_group_of_128_does_not_divide_at_16_bits(quiz_tokenizer, tmp_path):
-    """SmolLM2's hidden 960 is 7.5 groups of 128: those rows cannot be group-quantized, so they stay at 16 bits
-    and are named, where llm-compressor would otherwise refuse the whole model. Here the FFN's 192-long rows."""
+def test_gptq_in_groups_of_64_for_rows_128_does_not_divide(quiz_tokenizer, tmp_path):
+    """SmolLM2's hidden 960 is 7.5 groups of 128, which llm-compressor's W4A16 preset refuses; groups of 64 (which
+    vLLM's kernels also run) take every layer. Here rows of 192."""
     from bielik.deploy import gptq
     from bielik.model.storage import save_model
 
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     tok, info = quiz_tokenizer
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=info["padded_vocab_size"], hidden_size=128, intermediate_size=192,
-                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                                         max_position_embeddings=64))
-    assert gptq.off_the_group(model) == {f"model.layers.{i}.mlp.down_proj": 192 for i in range(2)}
-    folder = save_model(model, tmp_path / "model", tok)
+    folder = save_model(_llama(info["padded_vocab_size"], 128, 192), tmp_path / "model", tok)
     rows = [tok("Ala ma kota, a kot ma Alę. " * 4)["input_ids"][:32]] * 4
     made = gptq.quantize(folder, tmp_path / "gptq", rows)
-    assert set(made["kept_16bit"]) == {f"model.layers.{i}.mlp.down_proj" for i in range(2)}
-    # of a layer's linear weights (q 128x128, k and v 64x128, o 128x128, gate and up 192x128, down 128x192)
-    assert made["kept_share"] == pytest.approx(192 / (128 + 64 + 64 + 128 + 192 + 192 + 192))
+    assert made["group_size"] == 64 and made["kept_16bit"] == {} and made["kept_share"] == 0
     config = json.loads((tmp_path / "gptq" / "config.json").read_text())["quantization_config"]
-    assert set(config["ignore"]) >= {"lm_head", "model.layers.0.mlp.down_proj"}
+    assert config["config_groups"]["group_0"]["weights"]["group_size"] == 64
     assert gptq.load(tmp_path / "gptq")(torch.tensor([rows[0]])).logits.isfinite().all()

@@ -16,27 +16,52 @@ from pathlib import Path
 
 
 GROUP_SIZE = 128  # weights sharing one scale in llm-compressor's W4A16 preset
+GROUP_SIZES = (128, 64, 32)  # the group sizes vLLM's 4-bit (Marlin) kernels run
 
 
-def off_the_group(model, group_size: int = GROUP_SIZE) -> dict[str, int]:
-    """{layer name: row length} of the decoder's linear layers whose rows (input columns) are not a multiple of
-    `group_size`: group quantization cannot store them (SmolLM2's hidden 960 = 7.5 x 128), so they stay at 16 bits."""
+def linear_layers(model) -> dict[str, object]:
+    """The decoder's linear layers by name (the output head is not quantized)."""
     import torch
 
-    return {name: m.in_features for name, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear) and m.in_features % group_size and m is not model.get_output_embeddings()}
+    head = model.get_output_embeddings()
+    return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not head}
+
+
+def group_size(model) -> int:
+    """The largest of GROUP_SIZES that divides the rows (input columns) of every linear layer: 128 for the report's
+    model (hidden 4,096), 64 for SmolLM2 (hidden 960 = 7.5 x 128), else 128 with `off_the_group` kept at 16 bits."""
+    rows = {m.in_features for m in linear_layers(model).values()}
+    return next((g for g in GROUP_SIZES if all(r % g == 0 for r in rows)), GROUP_SIZE)
+
+
+def off_the_group(model, group: int = GROUP_SIZE) -> dict[str, int]:
+    """{layer name: row length} of the linear layers whose rows `group` does not divide: group quantization cannot
+    store them, so they stay at 16 bits."""
+    return {name: m.in_features for name, m in linear_layers(model).items() if m.in_features % group}
+
+
+def _recipe(scheme: str, group: int, ignore: list[str]):
+    from llmcompressor.modifiers.quantization import GPTQModifier
+
+    if group == GROUP_SIZE:
+        return GPTQModifier(targets="Linear", scheme=scheme, ignore=ignore)
+    from compressed_tensors.quantization import QuantizationArgs, QuantizationScheme
+
+    if scheme != "W4A16":
+        raise ValueError(f"GPTQ scheme {scheme!r} with groups of {group}: only W4A16 is built with another group size")
+    weights = QuantizationArgs(num_bits=4, type="int", strategy="group", group_size=group, symmetric=True, dynamic=False)
+    return GPTQModifier(config_groups={"group_0": QuantizationScheme(targets=["Linear"], weights=weights)},
+                        ignore=ignore)
 
 
 def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str = "W4A16") -> dict:
     """GPTQ of the model in `model_dir` on `calibration_rows` (token ids), the output head left at 16 bits as the
-    published GPTQ builds do, and the layers whose rows a group of 128 does not divide (`off_the_group`); saved
-    compressed to `out_dir` with the tokenizer. Returns {"seconds", "kept_16bit": {name: row length},
-    "kept_share": the share of the decoder's linear weights those hold}."""
+    published GPTQ builds do, in groups of `group_size(model)`, and any layer that group does not divide left at 16
+    bits too; saved compressed to `out_dir` with the tokenizer. Returns {"seconds", "group_size", "kept_16bit":
+    {name: row length}, "kept_share": the share of the decoder's linear weights those hold}."""
     os.environ["LLM_COMPRESSOR_LOG_DISABLED"] = "true"  # it logs every layer (and that there is no GPU)
     import datasets
-    import torch
     from llmcompressor import oneshot
-    from llmcompressor.modifiers.quantization import GPTQModifier
     from loguru import logger
 
     from bielik.book.artifacts import atomic_path
@@ -52,20 +77,19 @@ def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str 
     model, tok = load_model(model_dir), load_tokenizer(model_dir)
     data = datasets.Dataset.from_dict({"input_ids": calibration_rows,
                                        "attention_mask": [[1] * len(r) for r in calibration_rows]})
+    group = group_size(model)
+    kept = off_the_group(model, group)
+    sizes = {name: m.weight.numel() for name, m in linear_layers(model).items()}
     start = time.perf_counter()
-    kept = off_the_group(model)
-    linear = {name: m.weight.numel() for name, m in model.named_modules()
-              if isinstance(m, torch.nn.Linear) and m is not model.get_output_embeddings()}
     with quiet():
-        oneshot(model=model, dataset=data,
-                recipe=GPTQModifier(targets="Linear", scheme=scheme, ignore=["lm_head", *kept]),
+        oneshot(model=model, dataset=data, recipe=_recipe(scheme, group, ["lm_head", *kept]),
                 max_seq_length=max(map(len, calibration_rows)), num_calibration_samples=len(calibration_rows))
     seconds = time.perf_counter() - start
     with atomic_path(out_dir, is_dir=True) as tmp, quiet():
         model.save_pretrained(tmp, save_compressed=True)
         save_tokenizer(tok, tmp)
-    return {"seconds": seconds, "kept_16bit": kept,
-            "kept_share": sum(linear[n] for n in kept) / max(sum(linear.values()), 1)}
+    return {"seconds": seconds, "group_size": group, "kept_16bit": kept,
+            "kept_share": sum(sizes[n] for n in kept) / max(sum(sizes.values()), 1)}
 
 
 def load(folder):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from bielik.book import hub
+from bielik.book import hub, scales
 from bielik.evaluation import polish_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def _inverse(mapping: dict) -> dict:
     return {v: k for k, v in mapping.items()}
 
 
-# our documents back into each hub set's own columns (polish_tasks.HUB_SETS reads them the other way)
+# our documents back into each hub set's own columns (polish_tasks.HUB_ROWS reads them the other way)
 HUB_ROWS = {
     "polemo2_out": lambda d: {"sentence": d["text"], "target": _inverse(polish_tasks.POLEMO)[d["label"]]},
     "klej_ner": lambda d: {"sentence": d["text"], "target": _inverse(polish_tasks.NER)[d["label"]]},
@@ -90,7 +90,7 @@ def eval_set(folder: Path, repo_id: str, rows: int = 200) -> None:
     """A task's hub set from the repository's copy, in the parquet layout of a converted hub data set."""
     import pandas as pd
 
-    (name,) = [n for n, s in polish_tasks.HUB_SETS.items() if s.repo_id == repo_id]
+    (name,) = [n for n, r in scales.HUB_TASK_SETS.items() if r == repo_id]
     test, train = polish_tasks.docs(name, ROOT / "data")
     (folder / "data").mkdir(parents=True, exist_ok=True)
     for split, docs in (("test", test[:rows]), ("train", train[:rows])):

@@ -48,8 +48,8 @@ def test_the_tasks_read_their_hub_sets_at_small_as_the_repository_files_at_tiny(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(hub.NotCached, match="dataset allegro/klej-dyk .*bielik fetch --scale small"):
         polish_tasks.docs("dyk", ROOT / "data", "small")
-    for name, spec in polish_tasks.HUB_SETS.items():
-        local_hub.eval_set(local_hub.snapshot(tmp_path / "hub", spec.repo_id, "dataset"), spec.repo_id, rows=30)
+    for name, repo_id in scales.HUB_TASK_SETS.items():
+        local_hub.eval_set(local_hub.snapshot(tmp_path / "hub", repo_id, "dataset"), repo_id, rows=30)
         test, fewshot = polish_tasks.docs(name, ROOT / "data", "small")
         here_test, here_fewshot = polish_tasks.docs(name, ROOT / "data")
         assert len(test) == 30 and fewshot == here_fewshot[:30]

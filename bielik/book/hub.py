@@ -3,7 +3,7 @@
 
 Nothing here names a repository of its own: the ids come from the presets in scales.py (02's base_tokenizer, 03's
 base_model, 01's hub_dataset), so a changed preset changes what is fetched, and from the evaluation tasks' hub sets
-(bielik.evaluation.polish_tasks.HUB_SETS), which `small` and `full` read.
+(scales.HUB_TASK_SETS), which `small` and `full` read.
 """
 from __future__ import annotations
 
@@ -82,8 +82,7 @@ def eval_asset(repo_id: str, used_by: str = "") -> Asset:
 def assets(scale: str) -> list[Asset]:
     """Every hub model and data set the chapters' presets name at `scale`, and the evaluation tasks' hub sets where
     the scale reads them (none at ci and tiny)."""
-    from bielik.book.scales import get_scale, preset
-    from bielik.evaluation import polish_tasks
+    from bielik.book.scales import HUB_TASK_SETS, get_scale, preset, reads_hub_tasks
 
     get_scale(scale)
     named: dict[tuple[str, str], list[str]] = {}
@@ -94,8 +93,8 @@ def assets(scale: str) -> list[Asset]:
             named.setdefault((kind, str(value)), []).append(f"{chapter[:2]} {parameter}")
     out = [model_asset(value, ", ".join(users)) if kind == "model" else dataset_asset(value, scale, ", ".join(users))
            for (kind, value), users in named.items()]
-    if polish_tasks.reads_hub(scale):
-        out += [eval_asset(s.repo_id, f"task {name}") for name, s in polish_tasks.HUB_SETS.items()]
+    if reads_hub_tasks(scale):
+        out += [eval_asset(repo_id, f"task {name}") for name, repo_id in HUB_TASK_SETS.items()]
     return out
 
 

@@ -221,6 +221,18 @@ YARDSTICKS = {
     "full": {"grammar_pairs": 0, "heldout_bytes": 20_000_000},
 }
 
+# Where the evaluation tasks' documents come from: the repository's data/ at ci and tiny; at small and full, for
+# the tasks whose sets the leaderboard's harness reads from the hub, those sets (speakleash/lm-evaluation-harness,
+# branch polish3, lm_eval/tasks/*/*_mc.yaml: dataset_path). bielik.evaluation.polish_tasks reads their columns.
+HUB_TASK_SETS = {"polemo2_out": "allegro/klej-polemo2-out", "klej_ner": "allegro/klej-nkjp-ner",
+                 "polish_8tags": "sdadas/8tags", "dyk": "allegro/klej-dyk", "ppc": "sdadas/ppc"}
+HUB_TASK_SCALES = ("small", "full")
+
+
+def reads_hub_tasks(scale: str | None) -> bool:
+    return scale in HUB_TASK_SCALES
+
+
 # `bielik run --smoke`: the parameters that count steps, documents, examples and evaluations, capped at their `ci`
 # value so that a scale's whole code path (its hub ids, model shapes, contexts and precision) runs in minutes.
 # Nothing else changes. A count of 0 ("all") is capped too. The rows per step (batch_size, grad_accum) are counts

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bielik.book import figures
 from bielik.book.artifacts import read_json, write_json
-from bielik.book.scales import yardstick_sizes
+from bielik.book.scales import reads_hub_tasks, yardstick_sizes
 from bielik.evaluation import grammar, polish_tasks
 from bielik.report import figure_names
 from bielik.training import device
@@ -39,7 +39,7 @@ def _quiet() -> None:
 def task_manager(data_dir: Path | None = None, heldout: Path | None = None, pairs: Path | None = None,
                  hub_scale: str | None = None):
     """lm-eval's TaskManager over our task folder; `data_dir`, `heldout` (the pl_heldout documents), `pairs`
-    (the grammar track's chosen pairs) and `hub_scale` (read the hub sets, polish_tasks.HUB_SETS) reach the tasks'
+    (the grammar track's chosen pairs) and `hub_scale` (read the hub sets, scales.HUB_TASK_SETS) reach the tasks'
     data hook through its metadata."""
     from lm_eval.tasks import TaskManager
 
@@ -212,7 +212,7 @@ def task_source(ch) -> tuple[str | None, str]:
     """(hub_scale for the tasks' data hook, what the record says): the hub sets at small and full, else the
     repository's files."""
     scale = ch.scale.name
-    return (scale, "hub") if polish_tasks.reads_hub(scale) else (None, "repository")
+    return (scale, "hub") if reads_hub_tasks(scale) else (None, "repository")
 
 
 def evaluate(ch, model_dir, stage: str, *, tasks: list[str] | None = None, shots: tuple[int, ...] = (0, 5),

@@ -3,7 +3,7 @@
 The Open PL LLM Leaderboard (report §6) runs lm-evaluation-harness on Polish tasks and normalises each score to
 the task's majority-class baseline b: norm = 100 (s - b) / (1 - b). The leaderboard's tasks read the Hub. At `ci`
 and `tiny` these read the copies the repository ships, through readers that name the file and line of a malformed
-row; at `small` and `full` the five whose sets the leaderboard's harness reads from the hub read those (HUB_SETS),
+row; at `small` and `full` the five whose sets the leaderboard's harness reads from the hub read those (HUB_ROWS),
 from the Hugging Face cache that `bielik fetch` fills. The task YAMLs in bielik/evaluation/tasks/ (the real
 harness's format) call `docs` below through their `custom_dataset` hook.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bielik.book.scales import HUB_TASK_SETS, reads_hub_tasks
 from bielik.data.instructions import read_quiz
 from bielik.data.readers import DataError, open_text, read_dyk, read_tsv
 
@@ -103,37 +104,29 @@ def _shuffled(docs: list[dict], seed: int = 1234) -> list[dict]:
 
 # --- the hub's copies (small, full) ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class HubSet:
-    repo_id: str
-    doc: Callable[[dict], dict]  # a row of the hub set -> our document ({"text", "text_b", "label"})
-
-
 def _label(mapping: dict, value):
     if value not in mapping:
         raise KeyError(f"unknown label {value!r} (expected one of {', '.join(map(str, mapping))})")
     return mapping[value]
 
 
-# The sets and columns of the leaderboard's harness (speakleash/lm-evaluation-harness, branch polish3:
-# lm_eval/tasks/{polemo2,polish_klej_ner,polish_8tags,polish_dyk,polish_ppc}/*_mc.yaml). Its CBD is a six-class
-# relabelling of another set, and the quiz has no hub copy there: those two stay on the repository's files.
-HUB_SETS: dict[str, HubSet] = {
-    "polemo2_out": HubSet("allegro/klej-polemo2-out",
-                          lambda r: {"text": r["sentence"], "label": _label(POLEMO, r["target"])}),
-    "klej_ner": HubSet("allegro/klej-nkjp-ner", lambda r: {"text": r["sentence"], "label": _label(NER, r["target"])}),
-    "polish_8tags": HubSet("sdadas/8tags", lambda r: {"text": r["sentence"],
-                                                      "label": _label({i: i for i in range(8)}, int(r["label"]))}),
-    "dyk": HubSet("allegro/klej-dyk", lambda r: {"text": r["question"], "text_b": r["answer"],
-                                                 "label": _label({0: 0, 1: 1}, int(r["target"]))}),
-    "ppc": HubSet("sdadas/ppc", lambda r: {"text": r["sentence_A"], "text_b": r["sentence_B"],
-                                           "label": _label({1: 0, 2: 1, 3: 2}, int(r["label"]))}),
+# A row of each hub set (scales.HUB_TASK_SETS names them) as our document ({"text", "text_b", "label"}), in the
+# columns of the leaderboard's harness (lm_eval/tasks/{polemo2,polish_klej_ner,polish_8tags,polish_dyk,polish_ppc}).
+# Its CBD is a six-class relabelling of another set, and the quiz has no hub copy there: those two stay on the
+# repository's files.
+HUB_ROWS: dict[str, Callable[[dict], dict]] = {
+    "polemo2_out": lambda r: {"text": r["sentence"], "label": _label(POLEMO, r["target"])},
+    "klej_ner": lambda r: {"text": r["sentence"], "label": _label(NER, r["target"])},
+    "polish_8tags": lambda r: {"text": r["sentence"], "label": _label({i: i for i in range(8)}, int(r["label"]))},
+    "dyk": lambda r: {"text": r["question"], "text_b": r["answer"], "label": _label({0: 0, 1: 1}, int(r["target"]))},
+    "ppc": lambda r: {"text": r["sentence_A"], "text_b": r["sentence_B"],
+                      "label": _label({1: 0, 2: 1, 3: 2}, int(r["label"]))},
 }
-HUB_SCALES = ("small", "full")
+assert set(HUB_ROWS) == set(HUB_TASK_SETS), "every hub set needs its row reader"
 
 
-def reads_hub(scale: str | None) -> bool:
-    return scale in HUB_SCALES
+def reads_hub(scale: str | None, name: str) -> bool:
+    return reads_hub_tasks(scale) and name in HUB_TASK_SETS
 
 
 def _split_files(files: list[Path], split: str) -> list[Path]:
@@ -142,8 +135,8 @@ def _split_files(files: list[Path], split: str) -> list[Path]:
 
 def data_source(name: str, scale: str | None) -> str:
     """Where a task's documents come from at `scale`, in words for a table."""
-    if reads_hub(scale) and name in HUB_SETS:
-        return f"{HUB_SETS[name].repo_id} on the hub (test; few-shot from train)"
+    if reads_hub(scale, name):
+        return f"{HUB_TASK_SETS[name]} on the hub (test; few-shot from train)"
     return f"data/{TASKS[name].data}"
 
 
@@ -154,13 +147,13 @@ def hub_docs(name: str, scale: str) -> tuple[list[dict], list[dict]]:
 
     from bielik.book import hub
 
-    spec = HUB_SETS[name]
-    files = hub.files(hub.eval_asset(spec.repo_id), scale)
+    repo_id, read = HUB_TASK_SETS[name], HUB_ROWS[name]
+    files = hub.files(hub.eval_asset(repo_id), scale)
     out = []
     for split in ("test", "train"):
         chosen = _split_files(files, split)
         if not chosen:
-            raise DataError(f"hub set {spec.repo_id}: no {split} file among {', '.join(f.name for f in files)} in "
+            raise DataError(f"hub set {repo_id}: no {split} file among {', '.join(f.name for f in files)} in "
                             f"{hub.cache_dir()}")
         docs = []
         for path in chosen:
@@ -170,9 +163,9 @@ def hub_docs(name: str, scale: str) -> tuple[list[dict], list[dict]]:
             rows = datasets.load_dataset(builder, data_files=str(path), split="train", **extra)
             for n, row in enumerate(rows):
                 try:
-                    docs.append(spec.doc(row))
+                    docs.append(read(row))
                 except (KeyError, ValueError, TypeError) as e:
-                    raise DataError(f"hub set {spec.repo_id}, {path.name}, row {n}: {e} "
+                    raise DataError(f"hub set {repo_id}, {path.name}, row {n}: {e} "
                                     f"(the row: {dict(row)})") from None
         out.append(docs)
     return _shuffled(out[0]), out[1]
@@ -181,7 +174,7 @@ def hub_docs(name: str, scale: str) -> tuple[list[dict], list[dict]]:
 def docs(name: str, data_dir: Path, hub_scale: str | None = None) -> tuple[list[dict], list[dict]]:
     """(test documents, few-shot pool) of a task, read from data_dir, or with `hub_scale` (small, full) from the
     task's hub set where it has one."""
-    if reads_hub(hub_scale) and name in HUB_SETS:
+    if reads_hub(hub_scale, name):
         return hub_docs(name, hub_scale)
     d = Path(data_dir)
     klej = d / "klej"

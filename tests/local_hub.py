@@ -1,9 +1,10 @@
 """A local stand-in for the Hugging Face hub: tiny models and data sets saved under the real repo ids of the `small`
 scale, in the cache layout huggingface_hub reads with the hub off (HF_HUB_OFFLINE=1).
 
-The cache is models--<org>--<name>/refs/main (a commit hash) and snapshots/<hash>/<files>; huggingface_hub's
-offline lookup (snapshot_download(local_files_only=True), transformers' from_pretrained) resolves a repo id through
-it exactly as it does after a real download. So the code that takes hub ids runs here unchanged.
+The cache is models--<org>--<name>/refs/main (a commit hash), blobs/<hash> (the files) and
+snapshots/<commit>/<files> (symlinks to the blobs); huggingface_hub's offline lookup
+(snapshot_download(local_files_only=True), transformers' from_pretrained) resolves a repo id through it exactly as
+it does after a real download. So the code that takes hub ids runs here unchanged.
 """
 from __future__ import annotations
 
@@ -118,5 +119,20 @@ def build(cache: Path, scale: str = "small", corpus_rows: int = 300, hidden: int
             name = asset.patterns[0].replace("*", "00001")
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"id": [f"doc-{i}" for i in range(len(texts))], "text": texts}).to_parquet(folder / name)
+        as_blobs(folder)
         made[asset.repo_id] = folder
     return made
+
+
+def as_blobs(folder: Path) -> None:
+    """Lay a snapshot's files out as huggingface_hub's downloads do: the content in the repository's blobs/, named
+    by its hash, and in snapshots/<commit>/ a relative symlink to it (readers must follow links)."""
+    import hashlib
+    import os
+
+    blobs = folder.parent.parent / "blobs"
+    blobs.mkdir(exist_ok=True)
+    for path in [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]:
+        blob = blobs / hashlib.sha256(path.read_bytes()).hexdigest()
+        path.replace(blob)
+        path.symlink_to(os.path.relpath(blob, path.parent))

@@ -105,7 +105,7 @@ def model_dir(tmp_path_factory, quiz_tokenizer):
 
 
 @pytest.mark.slow
-def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
+def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir, capfd):
     ch = bielik.start("09", scale="ci", run_dir=str(tmp_path / "runs"))
     result = harness.evaluate(ch, model_dir, "untrained", tasks=["dyk", "quiz_qa"], shots=(0, 5), limit=6,
                               heldout_texts=TEXT, heldout_rows=2, unigram_texts=UNIGRAM)
@@ -141,6 +141,8 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir):
         track["accuracy"], abs=0.01)
     table = harness.yardstick_table(result)
     assert list(table.index) == ["untrained"] and table.loc["untrained", "bits/byte"] == y["bits"]["bits_per_byte"]
+    # no progress bar reaches a chapter's page (lm-eval's rolling log-likelihood asks for one whatever it is told)
+    assert "Running loglikelihood requests" not in capfd.readouterr().err
 
 
 @pytest.mark.slow

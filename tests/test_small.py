@@ -148,16 +148,17 @@ def test_fetch_without_a_network_says_so_in_one_line(monkeypatch, capsys):
 
 @pytest.mark.slow
 def test_the_small_chapters_run_on_a_local_hub_snapshot_with_the_hub_off(tmp_path):
-    """`bielik run --scale small --smoke` on SmolLM2's architecture (32 layers, tied embeddings, byte-level BPE) and
-    a parquet shard, both under their real ids in a temporary HF cache, with HF_HUB_OFFLINE=1."""
-    local_hub.build(tmp_path / "hf" / "hub")
+    """`bielik run --scale small --smoke`, every chapter, on SmolLM2's architecture (32 layers, tied embeddings,
+    byte-level BPE; 48 wide), a parquet shard and the tasks' hub sets, all under their real ids in a temporary HF
+    cache, with HF_HUB_OFFLINE=1."""
+    local_hub.build(tmp_path / "hf" / "hub", hidden=48)
     run = tmp_path / "runs" / "small"
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}
     env.pop("HF_HUB_CACHE", None)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bielik", "run", "--scale", "small", "--smoke", "--only", "01", "02",
-                           "03", "--run-dir", str(run)], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "bielik", "run", "--scale", "small", "--smoke", "--run-dir", str(run)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
     print(proc.stdout, f"\nwall {time.perf_counter() - t0:.0f} s")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     from bielik.book.figures import recorded
@@ -175,3 +176,10 @@ def test_the_small_chapters_run_on_a_local_hub_snapshot_with_the_hub_off(tmp_pat
 
     cleaned = corpus_pipeline.records(run / "01_data" / "corpus", "cleaned")
     assert any(d["source"] == "hub" for d in cleaned)
+    # the byte-level BPE went through llama.cpp's converter; the tasks read their hub sets
+    from bielik.deploy import gguf_files
+    from bielik.evaluation import harness
+
+    assert gguf_files.check(run / "08_quantization" / "gguf" / "f16.gguf")["architecture"] == "llama"
+    evaluated = harness.stages(run)
+    assert evaluated and all(r.get("task_data") == "hub" for r in evaluated)

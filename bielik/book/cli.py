@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             from bielik.book import doctor
 
             rows = doctor.checks(args.run_dir, scale=args.scale)
-            print(doctor.report(rows))
+            print(doctor.report(rows, args.scale))
             return 1 if any(r["status"] == doctor.MISSING for r in rows) else 0
     except (ScaleError, KeyError, MissingArtifact, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

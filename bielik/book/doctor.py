@@ -113,10 +113,11 @@ def checks(run_dir: Path | None = None, scale: str | None = None) -> list[dict]:
     return rows
 
 
-def report(rows: list[dict]) -> str:
+def report(rows: list[dict], scale: str | None = None) -> str:
     width = max(len(r["part"]) for r in rows)
     lines = [f"{r['part']:<{width}}  {r['status']:<7}  {r['detail']}" for r in rows]
     missing = [r["part"] for r in rows if r["status"] == MISSING]
     lines.append("")
-    lines.append(f"missing: {', '.join(missing)}" if missing else "everything the tiny book needs is here")
+    lines.append(f"missing: {', '.join(missing)}" if missing else
+                 f"everything the {scale or 'tiny'} book needs is here")
     return "\n".join(lines)

@@ -64,6 +64,10 @@ def lm_for(model, tok, batch_size: int = 16, calls: type | None = None):
         def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
             return super().loglikelihood_rolling(requests, disable_tqdm=True)
 
+        def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, **kw):
+            # HFLM's loglikelihood_rolling asks for this bar with disable_tqdm=False, whatever it was given
+            return super()._loglikelihood_tokens(requests, disable_tqdm=True, **kw)
+
         def generate_until(self, requests, disable_tqdm: bool = False):
             return super().generate_until(requests, disable_tqdm=True)
 

@@ -64,9 +64,9 @@ def smollm2_model(vocab_size: int, hidden: int = 96, layers: int = 32):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    heads = hidden // 16  # heads of 16, three query heads per KV head (SmolLM2: 15 and 5 of 64)
+    heads = hidden // 16  # heads of 16, a KV head per three or four query heads (SmolLM2: 15 and 5 of 64)
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-                      num_attention_heads=heads, num_key_value_heads=heads // 3, head_dim=16,
+                      num_attention_heads=heads, num_key_value_heads=max(1, heads // 3), head_dim=16,
                       max_position_embeddings=2048, rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=True,
                       bos_token_id=0, eos_token_id=0, hidden_act="silu")
     torch.manual_seed(0)
@@ -100,7 +100,7 @@ def eval_set(folder: Path, repo_id: str, rows: int = 200) -> None:
 
 def build(cache: Path, scale: str = "small", corpus_rows: int = 300, hidden: int = 96) -> dict[str, Path]:
     """Every asset `scale`'s presets name (bielik.book.hub.assets), built small and saved under its real id; the
-    model `hidden` wide (a multiple of 48)."""
+    model `hidden` wide (a multiple of 16)."""
     import pandas as pd
 
     texts = polish_lines(corpus_rows)

@@ -292,6 +292,10 @@ def test_gptq_groups_are_the_largest_that_divide_every_row():
     # 200 = 8 x 25: no group of 32 or more divides it, so 128 where it fits and the FFN's down projections at 16 bits
     assert gptq.group_size(odd) == 128
     assert gptq.off_the_group(odd, 128) == {f"model.layers.{i}.mlp.down_proj": 200 for i in range(2)}
+    assert gptq.quantizable(odd) and gptq.quantizable(smollm2)
+    with torch.device("meta"):
+        nothing = _llama(64, 48, 96, 3, 1)  # rows of 48 and 96: no group of 32 or more divides 48 and 96 both
+    assert gptq.group_size(nothing) == 128 and not gptq.quantizable(nothing)
 
 
 @pytest.mark.slow

@@ -149,9 +149,10 @@ def test_fetch_without_a_network_says_so_in_one_line(monkeypatch, capsys):
 @pytest.mark.slow
 def test_the_small_chapters_run_on_a_local_hub_snapshot_with_the_hub_off(tmp_path):
     """`bielik run --scale small --smoke`, every chapter, on SmolLM2's architecture (32 layers, tied embeddings,
-    byte-level BPE; 48 wide), a parquet shard and the tasks' hub sets, all under their real ids in a temporary HF
+    byte-level BPE; 64 wide, so that its rows are 64 and 128 long, which K-quants' 256 does not divide and GPTQ groups
+    as SmolLM2's 960 and 2,560), a parquet shard and the tasks' hub sets, all under their real ids in a temporary HF
     cache, with HF_HUB_OFFLINE=1."""
-    local_hub.build(tmp_path / "hf" / "hub", hidden=48)
+    local_hub.build(tmp_path / "hf" / "hub", hidden=64)
     run = tmp_path / "runs" / "small"
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}

@@ -40,6 +40,12 @@ def off_the_group(model, group: int = GROUP_SIZE) -> dict[str, int]:
     return {name: m.in_features for name, m in linear_layers(model).items() if m.in_features % group}
 
 
+def quantizable(model) -> bool:
+    """Whether any linear layer's rows a group of GROUP_SIZES divides (else GPTQ would have nothing to quantize)."""
+    layers = linear_layers(model)
+    return len(off_the_group(model, group_size(model))) < len(layers)
+
+
 def _recipe(scheme: str, group: int, ignore: list[str]):
     from llmcompressor.modifiers.quantization import GPTQModifier
 
@@ -79,6 +85,9 @@ def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str 
                                        "attention_mask": [[1] * len(r) for r in calibration_rows]})
     group = group_size(model)
     kept = off_the_group(model, group)
+    if not quantizable(model):
+        raise ValueError(f"{model_dir}: no linear layer has rows a group of {', '.join(map(str, GROUP_SIZES))} "
+                         f"divides ({sorted(set(kept.values()))}): GPTQ would leave every weight at 16 bits")
     sizes = {name: m.weight.numel() for name, m in linear_layers(model).items()}
     start = time.perf_counter()
     with quiet():

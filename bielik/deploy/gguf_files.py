@@ -165,14 +165,11 @@ def rows_off_the_super_block(model) -> dict[int, int]:
     """{row length: matrices} for the decoder's linear weights whose rows (input columns, GGUF's ne[0]) are not a
     multiple of 256. llama.cpp cannot store such a matrix in a K-quant or IQ type and falls back to a 32-weight block
     type (Q4_K to Q5_0, Q6_K to Q8_0, IQ types to IQ4_NL; llama-quant.cpp, tensor_type_fallback)."""
-    import torch
+    from collections import Counter
 
-    out: dict[int, int] = {}
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear) and module.in_features % SUPER_BLOCK:
-            if module is not model.get_output_embeddings():
-                out[module.in_features] = out.get(module.in_features, 0) + 1
-    return out
+    from bielik.model.architecture import rows_off
+
+    return dict(Counter(rows_off(model, SUPER_BLOCK).values()))
 
 
 # --- the importance matrix ------------------------------------------------------------------------------

@@ -14,17 +14,10 @@ import time
 import warnings
 from pathlib import Path
 
+from bielik.model.architecture import linear_layers, rows_off
 
 GROUP_SIZE = 128  # weights sharing one scale in llm-compressor's W4A16 preset
 GROUP_SIZES = (128, 64, 32)  # the group sizes vLLM's 4-bit (Marlin) kernels run
-
-
-def linear_layers(model) -> dict[str, object]:
-    """The decoder's linear layers by name (the output head is not quantized)."""
-    import torch
-
-    head = model.get_output_embeddings()
-    return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not head}
 
 
 def group_size(model) -> int:
@@ -37,13 +30,12 @@ def group_size(model) -> int:
 def off_the_group(model, group: int = GROUP_SIZE) -> dict[str, int]:
     """{layer name: row length} of the linear layers whose rows `group` does not divide: group quantization cannot
     store them, so they stay at 16 bits."""
-    return {name: m.in_features for name, m in linear_layers(model).items() if m.in_features % group}
+    return rows_off(model, group)
 
 
 def quantizable(model) -> bool:
     """Whether any linear layer's rows a group of GROUP_SIZES divides (else GPTQ would have nothing to quantize)."""
-    layers = linear_layers(model)
-    return len(off_the_group(model, group_size(model))) < len(layers)
+    return len(off_the_group(model, group_size(model))) < len(linear_layers(model))
 
 
 def _recipe(scheme: str, group: int, ignore: list[str]):
@@ -85,10 +77,10 @@ def quantize(model_dir, out_dir, calibration_rows: list[list[int]], scheme: str 
                                        "attention_mask": [[1] * len(r) for r in calibration_rows]})
     group = group_size(model)
     kept = off_the_group(model, group)
-    if not quantizable(model):
+    sizes = {name: m.weight.numel() for name, m in linear_layers(model).items()}
+    if len(kept) == len(sizes):
         raise ValueError(f"{model_dir}: no linear layer has rows a group of {', '.join(map(str, GROUP_SIZES))} "
                          f"divides ({sorted(set(kept.values()))}): GPTQ would leave every weight at 16 bits")
-    sizes = {name: m.weight.numel() for name, m in linear_layers(model).items()}
     start = time.perf_counter()
     with quiet():
         oneshot(model=model, dataset=data, recipe=_recipe(scheme, group, ["lm_head", *kept]),

@@ -275,8 +275,9 @@ def evaluate_gguf(ch, gguf_path, model_dir, stage: str, *, tasks: list[str] | No
 
     data_dir = Path(data_dir or repo_root() / "data")
     hub_scale, task_data = task_source(ch)
-    for name in tasks or polish_tasks.TASKS:  # into the cache here: the child process runs with the hub off
-        polish_tasks.docs(name, data_dir, hub_scale)
+    if hub_scale:  # the hub sets into the cache here: the child process runs with the hub off
+        for name in tasks or polish_tasks.TASKS:
+            polish_tasks.docs(name, data_dir, hub_scale)
     start = time.perf_counter()
     config = json.loads((Path(model_dir) / "config.json").read_text())
     plan = yardstick_plan(ch, load_tokenizer(model_dir), config["max_position_embeddings"], data_dir, heldout_texts,

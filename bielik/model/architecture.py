@@ -1,7 +1,8 @@
 """The base model: Mistral-7B-v0.2 at `full`, a scaled-down MistralForCausalLM of the same design below it.
 
 Same design means grouped-query attention, SwiGLU, RMSNorm, RoPE with theta 1e6, no sliding window and an
-untied output layer. Widths stay multiples of 256, which llama.cpp's K-quants need (chapter 08).
+untied output layer. Widths stay multiples of 256, which llama.cpp's K-quants need (chapter 08); `rows_off` says
+which layers of another model (SmolLM2's, at small) a quantizer's block does not divide.
 """
 from __future__ import annotations
 
@@ -51,3 +52,17 @@ def memory_gb(parameters: int) -> dict[str, float]:
     """What a model of `parameters` takes: its bf16 weights, and weights, gradients and AdamW state in training."""
     return {"bf16 weights (GB)": parameters * 2 / 1e9,
             "training state, bf16 + AdamW (GB)": parameters * TRAINING_BYTES_PER_PARAMETER / 1e9}
+
+
+def linear_layers(model) -> dict[str, object]:
+    """The decoder's linear layers by name, the output head left out (quantizers keep it at 16 bits)."""
+    import torch
+
+    head = model.get_output_embeddings()
+    return {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and m is not head}
+
+
+def rows_off(model, block: int) -> dict[str, int]:
+    """{layer name: row length} of the decoder's linear layers whose rows (input columns) `block` does not divide:
+    what a quantizer storing `block` weights per scale cannot take (K-quants: 256; GPTQ: its group size)."""
+    return {name: m.in_features for name, m in linear_layers(model).items() if m.in_features % block}

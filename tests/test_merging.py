@@ -147,3 +147,19 @@ def test_task_vector_cosines(family):
     # a shared direction of the same size as each model's own: cosine near 1/2
     assert all(0.4 < cos[i][j] < 0.6 for i in range(3) for j in range(3) if i != j)
     assert cos[0][1] == pytest.approx(cos[1][0])
+
+
+@pytest.mark.slow
+def test_ties_density_sets_how_far_it_moves_from_the_linear_merge(family, tmp_path):
+    """Chapter 07's exercise 2: at density 0.9 TIES is near the linear merge; at 0.2 about half the entries, those no
+    model keeps, go back to the base (a little more than 0.8^3 = 51%: task vectors that share a direction keep
+    the same large entries)."""
+    linear, base, _ = _merge("linear", family, tmp_path / "linear")
+    name = "model.layers.0.mlp.up_proj.weight"
+    far, back = {}, {}
+    for density in (0.2, 0.9):
+        ties, _, _ = _merge("ties", family, tmp_path / str(density), density=density)
+        far[density] = (torch.norm(ties[name] - linear[name]) / torch.norm(linear[name] - base[name])).item()
+        back[density] = (ties[name] == base[name]).float().mean().item()
+    assert far[0.9] < far[0.2] and back[0.9] < 0.01 < back[0.2]
+    assert 0.8 ** 3 - 0.02 < back[0.2] < 0.65  # no model of three keeps the entry

@@ -149,6 +149,14 @@ def test_quantized_files_load_generate_and_lose_a_little(model_dir, f16, tmp_pat
 
 
 @pytest.mark.slow
+def test_iq2_xxs_without_an_imatrix_is_refused_with_llama_cpps_reason(f16, tmp_path):
+    """Chapter 08's exercise 2: the 2-bit i-quant needs an importance matrix; llama.cpp says so, in one error."""
+    with pytest.raises(gguf_files.GGUFError, match="IQ2_XXS: this quantization requires an imatrix") as refused:
+        gguf_files.quantize(f16, tmp_path / "iq2.gguf", "IQ2_XXS")
+    assert "Traceback" not in str(refused.value) and not (tmp_path / "iq2.gguf").exists()
+
+
+@pytest.mark.slow
 def test_a_retrained_byte_level_bpe_converts_and_llama_cpp_splits_polish_as_transformers_does(tmp_path):
     """SmolLM2's kind of tokenizer (chapter 03 at small) retrained on Polish: llama.cpp's table of hashes does not
     know it, its structure names the pre-tokenizer, and llama.cpp then tokenizes Polish text to the same ids."""

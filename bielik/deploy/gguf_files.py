@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -226,8 +227,14 @@ def quantize(src, dst, fmt: str, imatrix: dict[str, list[float]] | None = None, 
     job = {"src": str(src), "ftype": FTYPES[fmt], "threads": threads, "imatrix": imatrix, "pure": pure}
     with atomic_path(dst) as tmp:
         job["dst"] = str(tmp)
-        child_process.run("bielik.deploy.gguf_files:quantize_job", job, what=f"llama.cpp quantizing {src} to {fmt}",
-                          error=GGUFError)
+        try:
+            child_process.run("bielik.deploy.gguf_files:quantize_job", job,
+                              what=f"llama.cpp quantizing {src} to {fmt}", error=GGUFError)
+        except GGUFError as e:  # llama.cpp logs why before it returns 1 ("this quantization requires an imatrix!")
+            reason = re.findall(r"failed to quantize: (.+)", getattr(e, "stderr", "") or "")
+            if not reason:
+                raise
+            raise GGUFError(f"llama.cpp refused to quantize {src} to {fmt}: {reason[-1].strip()}") from None
         if not Path(tmp).exists():
             raise GGUFError(f"llama.cpp could not quantize {src} to {fmt}: it wrote no file")
     return Path(dst)

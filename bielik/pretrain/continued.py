@@ -71,6 +71,16 @@ def scratch_budget(params, model, base_model, base_tokens: int | None) -> tuple[
     return steps, steps * per_step * flops / (base_tokens * base_flops + params.steps * per_step * flops)
 
 
+def token_shares(polish_share: float, instruction_share: float) -> dict[str, float]:
+    """The token shares of the mix: Polish and instructions as asked, English the rest (none at all when the two
+    fill the budget, as `-p polish_share 0.95` with 5% instructions does)."""
+    english = round(1 - polish_share - instruction_share, 9)  # 1 - 0.95 - 0.05 is 4e-17 in floats, not 0
+    if english < 0 or min(polish_share, instruction_share) < 0:
+        raise ValueError(f"polish_share {polish_share} and instruction_share {instruction_share} must be shares "
+                         f"that add up to at most 1 (English takes the rest)")
+    return {"Polish": polish_share, "English": english, "Instructions": instruction_share}
+
+
 def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, list[dict]]]:
     """The chapter's training sources, their token shares and the held-out rows, from chapters 01 and 02's
     artifacts and the PolEval quiz instructions (dev-0; test-A stays held out for evaluation)."""
@@ -83,8 +93,7 @@ def inputs(ch, tok) -> tuple[dict[str, list[str]], dict[str, float], dict[str, l
     sources = {"Polish": mixture.read_texts(filtered, "train", ch.seed),
                "English": mixture.read_texts(english, "train", ch.seed),
                "Instructions": instructions.render(tok, quiz)}
-    shares = {"Polish": P.polish_share, "English": 1 - P.polish_share - P.instruction_share,
-              "Instructions": P.instruction_share}
+    shares = token_shares(P.polish_share, P.instruction_share)
     heldout = {lang: mixture.heldout_rows(tok, mixture.read_texts(path, "heldout", ch.seed), P.context, P.heldout_rows)
                for lang, path in (("Polish", filtered), ("English", english))}
     return sources, shares, heldout

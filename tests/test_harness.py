@@ -9,7 +9,9 @@ from bielik.book import figures
 from bielik.data.readers import DataError
 from bielik.evaluation import harness
 from bielik.evaluation import polish_tasks as E
+from bielik.model import storage
 from bielik.model.storage import NotAModel
+from bielik.report import figure_names
 
 from conftest import ROOT, tiny_mistral
 
@@ -135,6 +137,13 @@ def test_a_model_is_scored_through_lm_eval_and_recorded(tmp_path, model_dir, cap
     # token, so above a bit per byte
     assert y["bits"]["documents"] == 4 and y["bits"]["bytes"] == 4 * len(TEXT[0].encode())
     assert 1 < y["bits"]["bits_per_byte"] < 20
+    # the floor it is read against: a unigram model of the same tokenizer on the same text, by its own formula
+    from bielik.evaluation import minimal_pairs
+    tok = storage.load_tokenizer(model_dir)
+    assert y["bits"]["unigram"] == pytest.approx(minimal_pairs.unigram_bits_per_byte(
+        tok, minimal_pairs.token_counts(tok, UNIGRAM), TEXT))
+    assert figures.get(ch.run, ch.chapter.id, figure_names.UNIGRAM_BITS) == pytest.approx(y["bits"]["unigram"],
+                                                                                         abs=1e-4)
     assert figures.get(ch.run, ch.chapter.id, harness.bits_name("untrained")) == pytest.approx(
         y["bits"]["bits_per_byte"], abs=1e-4)
     assert figures.get(ch.run, ch.chapter.id, harness.grammar_name("untrained", "accuracy")) == pytest.approx(

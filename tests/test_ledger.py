@@ -203,3 +203,26 @@ def test_recovery_needs_a_drop_beyond_the_seeds_noise_first(tmp_path):
     assert verdict == ledger.SUPPORTED and ours == "below its base after 2,048 of 6,144 tokens (33%)"
     figures.record(tmp_path, "04_pretraining", "recovery_tokens_pl", -1)
     assert _verdict(tmp_path, "... and recovers")[1] == ledger.NOT_SUPPORTED
+
+
+def test_bits_per_byte_no_better_than_a_unigram_model_judges_no_merge_and_no_retention(tmp_path):
+    from bielik.report import figure_names
+
+    figures.record(tmp_path, "04_pretraining", "pretrained seed spread: bits per byte", 0.004)
+    figures.record(tmp_path, "07_merging", "best component: harness average, 0-shot", -10.0)
+    figures.record(tmp_path, "07_merging", "best component: bits per byte", 4.20)
+    figures.record(tmp_path, "07_merging", harness.bits_name("merged"), 4.201)
+    figures.record(tmp_path, "07_merging", figure_names.UNIGRAM_BITS, 4.205)  # 0.005 better: within 2 x 0.004
+    row = next(r for r in ledger.verdicts(tmp_path) if r["claim"].startswith("A linear merge"))
+    assert row["verdict"] == ledger.UNTESTABLE and row["decided by"] == ledger.BITS
+    assert "no better than a unigram model's 4.2050" in row["ours"]
+    figures.record(tmp_path, "07_merging", figure_names.UNIGRAM_BITS, 4.30)  # 0.1 better than frequencies alone
+    assert _verdict(tmp_path, "A linear merge")[1] == ledger.SUPPORTED
+    figures.record(tmp_path, "08_quantization", "f16: harness average, 0-shot", -12.7)
+    figures.record(tmp_path, "08_quantization", harness.bits_name("f16"), 3.79)
+    figures.record(tmp_path, "08_quantization", harness.bits_name("Q8_0"), 3.79)
+    figures.record(tmp_path, "08_quantization", figure_names.UNIGRAM_BITS, 3.70)  # F16 worse than the unigram model
+    ours, verdict = _verdict(tmp_path, "Q8_0 keeps")
+    assert verdict == ledger.UNTESTABLE and ours.startswith("the 16-bit file: 3.7900 bits/byte, no better")
+    figures.record(tmp_path, "08_quantization", figure_names.UNIGRAM_BITS, 4.00)
+    assert _verdict(tmp_path, "Q8_0 keeps")[1] == ledger.SUPPORTED

@@ -248,6 +248,15 @@ def test_unigram_baseline_by_hand():
     assert mp.unigram_accuracy([{"feature": "number", "good": "d", "bad": "b b"}], tok, counts)["accuracy"] == 1.0
 
 
+
+def test_unigram_bits_per_byte_by_hand():
+    tok = WordTokenizer()
+    counts = mp.token_counts(tok, ["a a a", "a a b", "c c"])  # p(a) = 6/12, p(b) = 2/12, p(c) = 3/12, p(d) = 1/12
+    # "a b" and "d": -log2(1/2) - log2(1/6) - log2(1/12) = 1 + 2.585 + 3.585 bits over 3 + 1 bytes
+    expected = (1 + math.log2(6) + math.log2(12)) / 4
+    assert mp.unigram_bits_per_byte(tok, counts, ["a b", "d"]) == pytest.approx(expected)
+    assert mp.unigram_bits_per_byte(tok, counts, []) == 0
+
 def test_pairs_are_written_and_read_back(tmp_path, snippet):
     pairs = mp.agreement_pairs(snippet)
     path = mp.write_jsonl(pairs, tmp_path / "pairs" / "agreement.jsonl")

@@ -125,12 +125,22 @@ def unigram_baselines(tok, texts: list[str], chosen: dict[str, list[dict]]) -> d
     """Per track task, the unigram model's accuracy on the pairs the harness scores: counts of `tok`'s tokens over
     `texts` (at most UNIGRAM_CHARS characters), add-one smoothed. Counted once per tokenizer and text in a process,
     since every stage of a chapter shares them."""
+    counts = _counts(tok, texts)
+    return {task: minimal_pairs.unigram_accuracy(pairs, tok, counts) for task, pairs in chosen.items()}
+
+
+def unigram_bits(tok, texts: list[str], heldout: list[str]) -> float:
+    """The unigram model's bits per byte on the `heldout` documents bits per byte is measured on, counted on the
+    same `texts` as the track's baseline."""
+    return minimal_pairs.unigram_bits_per_byte(tok, _counts(tok, texts), heldout)
+
+
+def _counts(tok, texts: list[str]):
     texts = _capped(texts, UNIGRAM_CHARS)
     key = (tok.name_or_path, len(tok), len(texts), sum(map(len, texts)))
     if key not in _COUNTS:
         _COUNTS[key] = minimal_pairs.token_counts(tok, texts)
-    counts = _COUNTS[key]
-    return {task: minimal_pairs.unigram_accuracy(pairs, tok, counts) for task, pairs in chosen.items()}
+    return _COUNTS[key]
 
 
 def normalised(acc: float, baseline: float) -> float | None:

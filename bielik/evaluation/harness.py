@@ -141,14 +141,16 @@ def yardstick_plan(ch, tok, context: int, data_dir: Path, heldout_texts: list[st
     sizes = yardstick_sizes(ch.scale.name)
     chosen, too_long = grammar.select(tok, data_dir, sizes["grammar_pairs"] or None, context - 1)
     pairs, digest = grammar.write_pairs(chosen, ch.dir / EVAL_DIR / "grammar-pairs.jsonl")
+    unigram_texts = unigram_texts or grammar.pretraining_texts(ch)
     plan = {"grammar_pairs": sizes["grammar_pairs"], "pairs": str(pairs), "pairs_digest": digest,
             "too_long": too_long, "heldout": None, "text": None,
-            "unigram": grammar.unigram_baselines(tok, unigram_texts or grammar.pretraining_texts(ch), chosen)}
+            "unigram": grammar.unigram_baselines(tok, unigram_texts, chosen)}
     if heldout_texts:
         sample = grammar.heldout_sample(heldout_texts, sizes["heldout_bytes"])
         path, digest = grammar.write_heldout(sample, ch.dir / EVAL_DIR / "heldout-text.jsonl")
         plan.update(heldout=str(path), text=digest, documents=len(sample),
-                    bytes=sum(len(t.encode()) for t in sample))
+                    bytes=sum(len(t.encode()) for t in sample),
+                    unigram_bits=grammar.unigram_bits(tok, unigram_texts, sample))
     return plan
 
 
@@ -168,7 +170,7 @@ def yardsticks(plan: dict, raw: dict) -> dict:
         r = raw["heldout"][grammar.HELDOUT_TASK]
         out["bits"] = {"bits_per_byte": r["bits_per_byte,none"], "byte_perplexity": r["byte_perplexity,none"],
                        "word_perplexity": r["word_perplexity,none"], "documents": plan["documents"],
-                       "bytes": plan["bytes"], "text": plan["text"]}
+                       "bytes": plan["bytes"], "text": plan["text"], "unigram": plan.get("unigram_bits")}
     return out
 
 
@@ -346,6 +348,9 @@ def _finish(ch, stage: str, rows: list[dict], shots, about: dict, start: float, 
         bits = about["yardsticks"]["bits"]
         ch.record(bits_name(stage), round(bits["bits_per_byte"], 4), "bits/byte",
                   note=f"{bits['bytes']:,} bytes of held-out Polish text")
+        if bits.get("unigram") is not None:  # the same for every stage with this tokenizer and text
+            ch.record(figure_names.UNIGRAM_BITS, round(bits["unigram"], 4), "bits/byte",
+                      note="a unigram model, same tokenizer and held-out text")
     if perplexity is not None:
         ch.record(f"{stage}: held-out Polish perplexity", round(perplexity, 2))
     return result
@@ -404,6 +409,7 @@ def yardstick_table(results: list[dict] | dict):
         g = y["grammar"]
         row = {f"{f} (%)": v["accuracy"] for f, v in g["features"].items()}
         row |= {"all pairs (%)": g["accuracy"], "unigram (%)": g["unigram"], "normalised": g["normalised"],
-                "bits/byte": (y.get("bits") or {}).get("bits_per_byte")}
+                "bits/byte": (y.get("bits") or {}).get("bits_per_byte"),
+                "bits/byte, unigram": (y.get("bits") or {}).get("unigram")}
         rows[res["stage"]] = row
     return pd.DataFrame(rows).T.astype(float)

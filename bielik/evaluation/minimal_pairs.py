@@ -382,6 +382,17 @@ def unigram_accuracy(pairs: list[dict], tokenizer, counts: dict[int, int]) -> di
                          for f in FEATURES if right.get(f)}}
 
 
+def unigram_bits_per_byte(tokenizer, counts: dict[int, int], texts: list[str]) -> float:
+    """The same frequency-only model's bits per byte on `texts`: every token's add-one-smoothed unigram
+    log-probability, in bits, summed and divided by the texts' UTF-8 bytes. A language model that has learned
+    nothing beyond token frequencies sits here, so it is the floor that bits per byte is read against."""
+    total, vocab = sum(counts.values()), len(tokenizer)
+    denominator = math.log2(total + vocab)
+    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    bits = sum(denominator - math.log2(counts.get(t, 0) + 1) for row in ids for t in row)
+    return bits / max(1, sum(len(t.encode()) for t in texts))
+
+
 # --- files ---------------------------------------------------------------------------------------------------
 
 def write_jsonl(pairs: list[dict], path: str | Path) -> Path:

@@ -88,3 +88,8 @@ def grammar(stage: str, what: str = "normalised") -> str:
 def bits(stage: str) -> str:
     """A stage's bits per byte on held-out Polish text."""
     return f"{stage}: bits per byte"
+
+
+# the floor bits per byte is read against: a unigram model of the chapter's tokenizer, counted on chapter 01's
+# Polish training text, on the same held-out text (one value per chapter; every stage there shares it)
+UNIGRAM_BITS = "unigram model: bits per byte"

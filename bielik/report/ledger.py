@@ -101,6 +101,16 @@ def _bits_noise(f: Figures) -> float | None:
     return optional(f, "04_pretraining", figure_names.BITS_SPREAD)
 
 
+def no_better_than_unigram(f: Figures, chapter: str, bits: float, noise: float | None) -> str | None:
+    """Why bits per byte cannot judge what a model keeps, or None when it can: a model no better than a unigram
+    model of its tokenizer (by more than twice the noise) has learned nothing beyond token frequencies to keep or
+    to lose. Runs recorded before the floor existed are judged without it."""
+    floor = optional(f, chapter, figure_names.UNIGRAM_BITS)
+    if floor is None or bits < floor - 2 * (noise or 0.0):
+        return None
+    return f"{bits:.4f} bits/byte, no better than a unigram model's {floor:.4f}: nothing beyond token frequencies"
+
+
 def parameters(f: Figures):
     n = f("03_upscaling", figure_names.FULL_UPSCALED_PARAMETERS)
     return f"{n:,} parameters from the configuration", SUPPORTED if abs(n / 1e9 - 11.17) < 0.005 else NOT_SUPPORTED
@@ -205,6 +215,8 @@ def merge_as_good(f: Figures):
     if at_baseline(best, noise):
         # parts without task skill: compare how well each models held-out Polish text instead
         merged, part = f("07_merging", figure_names.bits("merged")), f("07_merging", figure_names.BEST_PART_BITS)
+        if floor := no_better_than_unigram(f, "07_merging", part, _bits_noise(f)):
+            return f"best part {floor}", UNTESTABLE, BITS
         text = f"merged {merged:.4f} vs best part {part:.4f} bits/byte (the parts sit at the tasks' baselines)"
         return *_at_least_as_good(text, merged - part, _bits_noise(f)), BITS
     merged = f("07_merging", figure_names.average("merged", 0))
@@ -224,6 +236,8 @@ def _retention(fmt: str, paper: float):
             # same share on how well each file models held-out Polish text, bits/byte of F16 over the file's
             ref, bits = f("08_quantization", figure_names.bits("f16")), f("08_quantization", figure_names.bits(stage))
             kept, noise = 100 * ref / bits, _bits_noise(f)
+            if floor := no_better_than_unigram(f, "08_quantization", ref, noise):
+                return f"the 16-bit file: {floor}", UNTESTABLE, BITS
             text = (f"{kept:.1f}% of the 16-bit file's bits per byte ({bits - ref:+.4f} bits/byte; its tasks at the "
                     "baseline)")
             if noise is None:

@@ -321,3 +321,19 @@ def test_gptq_in_groups_of_64_for_rows_128_does_not_divide(quiz_tokenizer, tmp_p
     config = json.loads((tmp_path / "gptq" / "config.json").read_text())["quantization_config"]
     assert config["config_groups"]["group_0"]["weights"]["group_size"] == 64
     assert gptq.load(tmp_path / "gptq")(torch.tensor([rows[0]])).logits.isfinite().all()
+
+
+def test_llama_cpp_loads_without_weight_repacking_where_amx_would_repack():
+    """llama.cpp's AMX kernels segfault on quantized files (ggml-org/llama.cpp#20824): where the machine has AMX, the
+    files load with use_extra_bufts off; the default parameters are restored after."""
+    import llama_cpp.llama_cpp as C
+
+    from bielik.deploy import llama_cpp as L
+
+    default = C.llama_model_default_params
+    with L._without_extra_buffers(True):
+        assert C.llama_model_default_params().use_extra_bufts is False
+    assert C.llama_model_default_params is default and C.llama_model_default_params().use_extra_bufts is True
+    with L._without_extra_buffers(False):
+        assert C.llama_model_default_params is default
+    assert isinstance(L.amx_repacks(), bool)

@@ -7,6 +7,7 @@ go in: the same ids for every format and for transformers, so the numbers compar
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -129,8 +130,41 @@ def open_gguf(path, context: int):
 
     from bielik.book.provenance import usable_cores
 
-    return Llama(model_path=str(path), n_ctx=context, n_batch=context, n_threads=usable_cores(), logits_all=True,
-                 verbose=False)
+    with _without_extra_buffers(amx_repacks()):
+        return Llama(model_path=str(path), n_ctx=context, n_batch=context, n_threads=usable_cores(),
+                     logits_all=True, verbose=False)
+
+
+def amx_repacks() -> bool:
+    """Whether llama.cpp repacks quantized weights for Intel AMX on this machine. Its AMX matrix product segfaults on
+    the first forward pass of every quantized file here (Q8_0, K- and i-quants; ggml-org/llama.cpp#20824, seen on
+    a 2-core Xeon with AMX_INT8 in llama-cpp-python 0.3.36), while F16 files, which it does not repack, run."""
+    import llama_cpp
+
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode()
+
+
+@contextlib.contextmanager
+def _without_extra_buffers(off: bool):
+    """Load with llama.cpp's `use_extra_bufts` off (no weight repacking: the plain CPU kernels) when `off`.
+    llama-cpp-python's Llama does not take the flag, so its default model parameters are swapped while it loads."""
+    import llama_cpp.llama_cpp as C
+
+    if not off:
+        yield
+        return
+    default = C.llama_model_default_params
+
+    def params():
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    C.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        C.llama_model_default_params = default
 
 
 def row_logits(llm, ids: list[int]) -> np.ndarray:

@@ -85,3 +85,10 @@ def test_no_measurement_is_typed_into_a_chapter(chapter):
 def test_the_noise_of_a_gap_between_two_accuracies_by_hand():
     # p = 0.5 on 100 items: se 0.05; the difference of two such has se 0.05 x sqrt 2; twice that is 0.1414
     assert prose.gap_noise(0.5, 100) == pytest.approx(0.141421, abs=1e-6)
+
+
+def test_an_amount_is_singular_for_exactly_one():
+    from bielik.book import prose
+
+    assert [prose.amount(v, "point") for v in (1.0, 12.5, 100 / 12, 0.5)] == [
+        "1 point", "12.5 points", "8.33 points", "0.5 points"]

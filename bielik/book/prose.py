@@ -26,6 +26,11 @@ def how_many(share: float) -> str:
     return "nearly all"
 
 
+def amount(value: float, unit: str) -> str:
+    """A figure with its unit, singular for exactly one: "1 point", "12.5 points"."""
+    return f"{value:.3g} {unit}{'' if value == 1 else 's'}"
+
+
 def binomial_se(p: float, n: int) -> float:
     """The standard error of a proportion p measured on n items."""
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")

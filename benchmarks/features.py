@@ -3,7 +3,10 @@
 Builds documents of about 3,000 characters from Polish novels (paragraphs joined until the size is reached,
 taken round-robin across the books), then times:
   - a plain loop of `extract()` in one process, with an empty token cache and again with a warm one;
-  - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included).
+  - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included);
+  - the extract() loop in 1 and 2 forked processes, each over a contiguous share of the documents with its
+    own empty cache (how datatrove's tasks run it): the extractor's own scaling, without datasets.map's
+    fixed cost of starting its pool and manager and merging the shards (about half a second here).
 Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
 morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
 The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -66,6 +70,14 @@ def figures(name: str, start: tuple[float, float], docs: list[str], procs: int) 
             "mb_per_s_per_core": mb / wall / procs, "cpu_seconds": cpu, "docs_per_cpu_s": len(docs) / cpu}
 
 
+def loop(docs: list[str]) -> None:
+    from bielik.data import features
+
+    features.clear_cache()
+    for d in docs:
+        features.extract(d)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=2000, help="number of documents (default 2000)")
@@ -108,15 +120,28 @@ def main() -> None:
         runs.append(figures(f"extract_dataset(num_proc={procs})", t, docs, procs))
         assert len(out) == len(docs)
 
+    fork = multiprocessing.get_context("fork")  # workers inherit the warm-up, as datasets' workers do
+    for procs in (1, 2):
+        shares = [docs[k * len(docs) // procs:(k + 1) * len(docs) // procs] for k in range(procs)]
+        t = clock()
+        with fork.Pool(procs) as pool:
+            pool.map(loop, shares)
+        runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", t, docs, procs))
+
     load_after = os.getloadavg()[0]
     print(f"warm-up (character table + morfeusz dictionary): {warm_up:.2f} s; "
           f"distinct tokens analysed: {tokens_cached:,}; 1-min load average {load_before:.2f} -> {load_after:.2f}")
-    print(f"{'run':38s} {'s':>7s} {'docs/s':>8s} {'MB/s':>6s} {'docs/s/core':>12s} {'MB/s/core':>10s} "
+    print(f"{'run':40s} {'s':>7s} {'docs/s':>8s} {'MB/s':>6s} {'docs/s/core':>12s} {'MB/s/core':>10s} "
           f"{'CPU s':>7s} {'docs/CPU s':>11s}")
     for r in runs:
-        print(f"{r['run']:38s} {r['seconds']:7.2f} {r['docs_per_s']:8.0f} {r['mb_per_s']:6.2f} "
+        print(f"{r['run']:40s} {r['seconds']:7.2f} {r['docs_per_s']:8.0f} {r['mb_per_s']:6.2f} "
               f"{r['docs_per_s_per_core']:12.0f} {r['mb_per_s_per_core']:10.2f} {r['cpu_seconds']:7.2f} "
               f"{r['docs_per_cpu_s']:11.0f}")
+
+    by_name = {r["run"]: r["docs_per_s"] for r in runs}
+    print("two processes against one: datasets.map {:.2f}x, forked loops {:.2f}x".format(
+        by_name["extract_dataset(num_proc=2)"] / by_name["extract_dataset(num_proc=1)"],
+        by_name["extract() loop in 2 forked processes"] / by_name["extract() loop in 1 forked process"]))
 
     if args.json:
         head = next(r for r in runs if r["run"] == "extract_dataset(num_proc=1)")

@@ -1,4 +1,5 @@
 import math
+import unicodedata
 
 import pytest
 
@@ -290,7 +291,6 @@ def _by_regex(p: str) -> dict[str, float]:
 
 
 def test_numpy_stand_ins_count_what_their_patterns_count():
-    import unicodedata
 
     for text in _random_texts(400) + [MARKDOWN, EDGE_CASES["english"], "ΟΔΟΣ'Α ǅemal İzmir ½ ² x2"]:
         p = unicodedata.normalize("NFC", text).replace("\r", "\n")
@@ -302,9 +302,127 @@ def test_numpy_stand_ins_count_what_their_patterns_count():
 # --- morfeusz: one call per document, its answer read from memory -----------------------------------------
 
 def test_batched_analysis_matches_one_call_per_token():
+    import numpy as np
+
     tokens = "Ala ma kota zrobiłbym miałem 123 x2 ² Konstantynopolitańczykowianeczka nie by XYZ".split()
-    batched = F._keys(" ".join(tokens))
-    assert batched == [F._keys(tok, split=False)[0] for tok in tokens]
+    rows, n_oov = F._token_rows(" ".join(tokens))
+    each = [F._token_rows(tok, split=False) for tok in tokens]
+    assert np.array_equal(rows, np.concatenate([r for r, _ in each]))
+    assert n_oov.tolist() == [int(o[0]) for _, o in each]
+
+
+def _row_by_definition(interps) -> tuple[list[float], int]:
+    """A token's row from morfeusz's (start, end, (orth, lemma, tag, ...)) interpretations, with sets: each
+    segment span that is not only punctuation is a word segment; its k distinct POS classes get 1/k each."""
+    spans: dict[tuple[int, int], set[str]] = {}
+    for start, end, (_, _, tag, *_) in interps:
+        if tag != "sp":
+            spans.setdefault((start, end), set()).add(tag)
+    row, n_oov = [0.0] * F._N_COLS, 0
+    for tags in spans.values() or [{"ign"}]:
+        pos = {t.split(":")[0] for t in tags} - {"interp"}
+        if not pos:
+            continue
+        row[0] += 1
+        classes = {F._TAG_CLASS.get(p, "other") for p in pos}
+        for c in classes:
+            row[F._COL[c]] += 1 / len(classes)
+        fields = set().union(*(t.split(":") for t in tags))
+        for name, field in F._GRAMMAR:
+            row[F._COL[name]] += field in fields
+        n_oov += classes == {"oov"}
+    return row, n_oov
+
+
+def test_token_rows_follow_their_definition():
+    """The compiled rows (feature_counts.token_rows) against the definition with sets, token by token, on words
+    with one or several segments (zrobiłbym: praet + aglt + qub), ambiguous ones, numbers and unknown words."""
+    words = ("Ala ma kota zrobiłbym miałem poszliśmy 123 x2 ² nie by XYZ kot psa mamy zamek byłem "
+             "Konstantynopolitańczykowianeczka qwrtpz Warszawa bardzo szybko pięć piątek gdzieś").split()
+    wrapper = F._morfeusz()[1]
+    rows, n_oov = F._token_rows(" ".join(words))
+    for word, row, oov in zip(words, rows.tolist(), n_oov.tolist()):
+        want, want_oov = _row_by_definition(wrapper.analyse(word))
+        assert row == pytest.approx(want, abs=1e-12), word
+        assert oov == want_oov, word
+    punct = F._token_rows("a.", split=False)[0][0]  # 'a' and the punctuation segment '.', which is no word
+    assert punct[F._COL["segments"]] == 1
+
+
+def test_string_table_finds_what_was_added_and_nothing_else():
+    import random
+
+    import numpy as np
+
+    from bielik.data.feature_counts import StringTable
+
+    rng = random.Random(3)
+    drawn = ("".join(rng.choice("abcąż€😀") for _ in range(rng.randint(0, 6))) for _ in range(5000))
+    words = list(dict.fromkeys(drawn))  # the empty string, prefixes of each other, characters above U+FFFF
+    table = StringTable(4)  # grows many times
+    text = "".join(words)
+    cps = F._code_points(text)
+    ends = np.cumsum([len(w) for w in words])
+    starts = ends - [len(w) for w in words]
+    half = len(words) // 2
+    for lo in range(0, half, 700):  # in several calls, each growing the table
+        hi = min(lo + 700, half)
+        table.add(cps, starts[lo:hi], ends[lo:hi], np.arange(lo, hi))
+    assert len(table) == half
+    found = table.find(cps, starts, ends)
+    assert found[:half].tolist() == list(range(half))
+    assert (found[half:] == -1).all()
+    table.add(cps, starts[:1], ends[:1], np.array([99]))  # adding again replaces the value
+    assert table.find(cps, starts[:1], ends[:1]).tolist() == [99] and len(table) == half
+
+
+def test_token_ranks_and_ngram_counts_match_python():
+    import random
+
+    import numpy as np
+
+    from bielik.data import feature_counts as FC
+
+    rng = random.Random(5)
+    for _ in range(50):
+        tokens = [rng.choice(["ala", "ma", "kota", "Ala", "a", "ąę", "kot"]) for _ in range(rng.randint(0, 400))]
+        text = " ".join(tokens)
+        cps = F._code_points(text)
+        lens = np.array([len(t) for t in tokens], dtype=np.int64)
+        starts = np.cumsum(lens + 1) - lens - 1
+        ranks, firsts = FC.token_ranks(cps, starts, starts + lens)
+        first_at: dict[str, int] = {}
+        assert ranks.tolist() == [list(dict.fromkeys(tokens)).index(t) for t in tokens]
+        assert firsts.tolist() == [first_at.setdefault(t, i) for i, t in enumerate(tokens) if t not in first_at]
+        for n in (1, 3, 5):
+            assert FC.distinct_ngrams(ranks, n) == len({tuple(ranks[i:i + n]) for i in range(len(ranks) - n + 1)})
+        windows = [ranks[i:i + 100] for i in range(0, len(ranks) // 100 * 100, 100)]
+        assert FC.window_types(ranks, 100) == sum(len(set(w.tolist())) for w in windows)
+
+
+def test_lowercasing_a_code_point_at_a_time_is_str_lower():
+    """The table lowercases every character whose lowercase is one character as str.lower does, and no
+    character above the table has a lowercase; 'İ' (two characters) and 'Σ' (by context) go to Python,
+    which gives the same tokens, stop words and 'nie'."""
+    import numpy as np
+
+    table = F._lower_table()
+    lows = [ch.lower() for ch in map(chr, range(F._TABLE_SIZE))]
+    assert all(table[c] == ord(low) for c, low in enumerate(lows) if len(low) == 1)
+    assert [c for c, low in enumerate(lows) if len(low) != 1] == [ord("İ")]
+    assert all(chr(c).lower() == chr(c) for c in range(F._TABLE_SIZE, 0x110000))
+
+    for text in _random_texts(200, seed=9) + ["Nie NIE nie, a Ala ma KOTA i kota. Że ŻE"]:
+        p = unicodedata.normalize("NFC", text)
+        cps = F._code_points(p)
+        flags = F._flags(cps)
+        starts, ends = F.feature_counts.document_counts(
+            cps, flags, np.array([len(p)]), F._scratch(), F._WANTED)[5:7]
+        ranks, firsts = F.feature_counts.token_ranks(cps, starts, ends)
+        fast = F._lowercased(p, cps, starts, ends, ranks, firsts, lambda ch: 0)
+        plain = F._lowercased(p, cps, starts, ends, ranks, firsts, lambda ch: 1)  # as if 'İ' occurred
+        assert fast[1:] == plain[1:]
+        assert np.array_equal(fast[0][:, None] == fast[0], plain[0][:, None] == plain[0])  # the same partition
 
 
 def test_reading_the_interpretations_from_memory_matches_swig(monkeypatch):

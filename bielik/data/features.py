@@ -10,21 +10,25 @@ Design choices, for speed on millions of documents and safety on any input:
   delimiter-excluding repeats); per-line and per-sentence Python loops run over that bounded prefix.
 - Character classes come from one lookup table indexed by code point (numpy), not per-character Python.
   Where a count is defined by a regex (tokens, letter words, words without a letter, a space before a
-  mark, ...), it is computed from those flags instead when the two are the same by construction; the
-  regexes stay here as the definitions, and the tests hold the two to each other.
+  mark, ...), it is counted from those flags instead when the two are the same by construction, in one
+  compiled pass over the characters (bielik.data.feature_counts, numba); the regexes stay here as the
+  definitions, and the tests hold the two to each other.
 - Part of speech comes from morfeusz2 without a tagger: every interpretation is kept, and each segment span
   (start, end) contributes 1/k to each of the k distinct POS classes of its interpretations (fractional
   counting). Morfeusz analyses each token (run of letters/digits) of the prefix on its own: its analysis
   does not depend on context, so each distinct token is analysed once and cached per process, and repeated
-  words cost a dict lookup. (On a novel the POS ratios agree with whole-text analysis to within 0.002.)
-  A document's new tokens go to morfeusz in one call, and its answer is read as one numpy array.
+  words cost a lookup (in a table of code points: a known token is never cut out as a string). (On a novel
+  the POS ratios agree with whole-text analysis to within 0.002.) A document's new tokens go to morfeusz in
+  one call, and its answer is read as one numpy array.
 - One morfeusz2 instance per process, created lazily, so the functions work in forked `datasets.map` workers.
 
-Where the time goes (benchmarks/features.py, 2,000 novel excerpts of ~3,500 characters, one process): before
-the rewrite more than half went to morfeusz2 through its Python wrapper (one call and five strings per
-interpretation for every new token) and the rest to some 30 regex passes, 40 str.count calls and Python
-loops over sentences, words and n-grams; now about a third goes to morfeusz (most of it the C++ analysis
-itself), and the rest is spread thinly (token lookups in the cache, zlib, numpy calls on short arrays).
+Where the time goes (benchmarks/features.py, 2,000 novel excerpts of ~3,500 characters, one process, an empty
+cache; profiled with line_profiler): the first version spent more than half in morfeusz2 through its Python
+wrapper (one call and five strings per interpretation for every new token) and the rest in some 30 regex
+passes, 40 str.count calls and Python loops over sentences, words and n-grams. Now about a third is morfeusz's
+own C++ analysis of the new tokens, a tenth zlib (compression_ratio), and the rest is spread thinly: the
+compiled passes, the token cache's lookups, a few regexes, line and paragraph splitting, and the Python
+that assembles the 167 values. With a warm cache (a long run) morfeusz all but drops out.
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ import unicodedata
 import zlib
 
 import numpy as np
+
+from bielik.data import feature_counts
 
 MAX_CHARS = 100_000  # the analysed prefix of every document
 MAX_NGRAM_TOKENS = 10_000  # repeated n-grams: the first tokens only
@@ -314,24 +320,18 @@ _MOJIBAKE = re.compile(f"[{re.escape(_MOJIBAKE_LEADS)}][{re.escape(_MOJIBAKE_CON
 # ---------------------------------------------------------------------------------------------------------
 # Character classes: one uint32 of flags per code point, looked up with numpy.
 
-(LETTER, UPPER, LOWER, DIGIT, SPACE, PUNCT, CONTROL, POLISH, NONLATIN, EMOJI, MDSPECIAL,
- VOWEL) = (1 << i for i in range(12))
-# Flags that let numpy stand in for regex passes and per-word Python loops; each names the regex class it replaces.
-(ALNUM,  # [^\W_]: token characters (str.isalnum, as re's \w without '_')
- WORDLET,  # [^\W\d_]: letter-word characters (alphanumeric but not a decimal digit)
- NONALPHA_ALNUM,  # alphanumeric but not alphabetic: without one, every token is alphabetic
- LOWER_CHANGES,  # ch.lower() != ch: a stretch equals its lowercase iff it has none
- SPACE_TAB, MARK6, COMMA_SEMI,  # [ \t], [,.;:!?], [,;]
- MOJI_LEAD,  # the first character of a _MOJIBAKE pair
- EYE, NOSE, MOUTH,  # [:;=], [-'^], [)(DPpOo\]\[]: the characters of an _EMOTICON
- DIGITLIKE,  # str.isdigit (decimal digits plus superscripts and the like)
- ) = (1 << i for i in range(12, 24))
+from bielik.data.feature_counts import (  # noqa: E402 - the flags are defined where the compiled loops read them
+    ALNUM, COMMA_SEMI, CONTROL, DIGIT, DIGITLIKE, EMOJI, EYE, LETTER, LOWER, LOWER_CHANGES, MARK6, MDSPECIAL,
+    MOJI_LEAD, MOUTH, NONALPHA_ALNUM, NONLATIN, NOSE, POLISH, PUNCT, SPACE, SPACE_TAB, UPPER, VOWEL, WORDLET)
+
 _TABLE_SIZE = 0x20000  # planes 0-1; higher code points (CJK extensions, private use) share the last slot
 _LATIN_RANGES = ((0x0041, 0x024F), (0x0250, 0x02FF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF),
                  (0xAB30, 0xAB6F), (0xFB00, 0xFB06), (0xFF21, 0xFF5A))
 _EMOJI_RANGES = ((0x2600, 0x27BF), (0x2B50, 0x2B55), (0x1F000, 0x1FAFF))
 _TABLE: np.ndarray | None = None
-_ALL_FLAGS = np.array([1 << i for i in range(24)], dtype=np.uint32)
+_LOWER: np.ndarray | None = None
+_STOP = None
+_ALL_FLAGS = [1 << i for i in range(feature_counts.N_FLAGS)]
 
 
 def _exact_flags(chars) -> list[int]:
@@ -389,6 +389,29 @@ def _char_table() -> np.ndarray:
     return _TABLE
 
 
+def _lower_table() -> np.ndarray:
+    """Each code point's lowercase (str.lower) where that is one character, else itself; above the table no
+    character has a lowercase (tests/test_features.py checks both)."""
+    global _LOWER
+    if _LOWER is None:
+        lows = ((c, c.lower()) for c in map(chr, range(_TABLE_SIZE)))
+        _LOWER = np.fromiter((ord(low if len(low) == 1 else c) for c, low in lows), dtype=np.uint32,
+                             count=_TABLE_SIZE)  # 'İ' is kept: _lowercased asks Python where it occurs
+    return _LOWER
+
+
+def _stop_words() -> feature_counts.StringTable:
+    """STOP_WORDS as a table of their code points: 'nie' -> 2, the others -> 1."""
+    global _STOP
+    if _STOP is None:
+        words = sorted(STOP_WORDS)
+        cps = _code_points("".join(words))
+        ends = np.cumsum([len(w) for w in words])
+        _STOP = feature_counts.StringTable(len(words))
+        _STOP.add(cps, ends - [len(w) for w in words], ends, np.array([2 if w == "nie" else 1 for w in words]))
+    return _STOP
+
+
 def _code_points(s: str) -> np.ndarray:
     # surrogatepass: lone surrogates (from errors="surrogateescape" decoding) must not crash
     return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -403,19 +426,6 @@ def _flags(cps: np.ndarray) -> np.ndarray:
     high = cps >= _TABLE_SIZE
     f[high] |= np.array(_exact_flags(map(chr, cps[high].tolist())), dtype=np.uint32)
     return f
-
-
-def _flag_counts(flags: np.ndarray, weights: np.ndarray | None = None) -> dict[int, int]:
-    """How many characters carry each flag; `flags` may be those of the distinct characters, with their counts."""
-    bits = (flags[:, None] & _ALL_FLAGS) != 0
-    counts = weights @ bits if weights is not None else bits.sum(axis=0)
-    return dict(zip(_ALL_FLAGS.tolist(), counts.tolist()))
-
-
-def _vowel_groups(flags: np.ndarray) -> int:
-    """Maximal runs of vowels: vowels not preceded by a vowel."""
-    v = (flags & VOWEL) > 0
-    return int(np.count_nonzero(v[1:] & ~v[:-1])) + int(v[:1].sum())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -444,15 +454,12 @@ _N_COLS = len(_COL)
 
 # (pid, wrapper, its SWIG instance, tag id of 'sp', id resolver, whether _raw_table works): one per process
 _MORFEUSZ: tuple | None = None
-_CACHE: dict[str, int] = {}  # token -> id of its row
-_ROW_IDS: dict[tuple, int] = {}  # distinct rows (far fewer than tokens: most tokens share one) -> id
+_CACHE = feature_counts.StringTable()  # token -> id of its row
+_ROW_IDS: dict[bytes, int] = {}  # distinct rows (far fewer than tokens: most tokens share one) -> id
 _MATRIX = np.zeros((1024, _N_COLS))  # row k is the row with id k; doubled when full
 _TAGS: dict[int, tuple[str, frozenset]] = {}  # morfeusz tag id -> (POS, the tag's ':'-separated fields)
-# A token's key is its analysis as morfeusz lists it: (start, end, tag id) per interpretation, nodes counted from
-# the token's first. Few keys cover most tokens (about 5,000 for 130,000 distinct tokens of novels).
-# key -> (row, number of unknown-only spans, row id, or -1 when the row depends on the token's characters).
-_SHAPES: dict[tuple, tuple[tuple, int, int]] = {}
-_OOV_ROWS: dict[tuple, int] = {}  # (key, token has a digit, token is capitalised) -> row id, for unknown tokens
+_TAG_CLASSES: np.ndarray | None = None  # morfeusz tag id -> POS class, -2 until looked up (_tag_arrays)
+_TAG_GRAMMAR: np.ndarray | None = None  # morfeusz tag id -> grammar fields as bits
 
 
 def _morfeusz() -> tuple:
@@ -487,8 +494,8 @@ def _raw_table(interps) -> np.ndarray | None:
     end = ctypes.c_void_p.from_address(addr + ctypes.sizeof(ctypes.c_void_p)).value
     if not n or not begin or end - begin != n * _RECORD_BYTES:
         return None
-    records = np.frombuffer((ctypes.c_char * (end - begin)).from_address(begin), dtype=np.int32)
-    return records.reshape(n, _RECORD_BYTES // 4)[:, _RECORD_FIELDS].astype(np.int64)  # a copy
+    records = np.frombuffer(ctypes.string_at(begin, end - begin), dtype=np.int32)
+    return records.reshape(n, _RECORD_BYTES // 4)[:, _RECORD_FIELDS].astype(np.int64)
 
 
 def _swig_table(interps) -> np.ndarray:
@@ -521,91 +528,69 @@ def _tag(tag_id: int) -> tuple[str, frozenset]:
     return info
 
 
-def _shape_row(key: tuple) -> tuple[tuple, int]:
-    """A key's row (word segments and their fractional POS and grammar counts, the two unknown-segment
-    columns left 0) and its number of unknown-only spans. No interpretation at all counts as one unknown segment."""
-    spans: dict[tuple[int, int], set[int]] = {}  # segment span -> its tag ids, spans in order of appearance
-    for j in range(0, len(key), 3):
-        spans.setdefault((key[j], key[j + 1]), set()).add(key[j + 2])
-    infos = [[_tag(t) for t in span] for span in spans.values()] or [[("ign", frozenset(("ign",)))]]
-    row = [0.0] * _N_COLS
-    n_oov = 0
-    for span in infos:
-        pos = {p for p, _ in span} - {"interp"}
-        if not pos:
-            continue  # a punctuation segment is not a word segment
-        row[0] += 1
-        classes = {_TAG_CLASS.get(p, "other") for p in pos}
-        for c in classes:
-            row[_COL[c]] += 1 / len(classes)
-        fields = frozenset().union(*(f for _, f in span))
-        for name, tag in _GRAMMAR:
-            row[_COL[name]] += tag in fields
-        n_oov += classes == {"oov"}
-    return tuple(row), n_oov
+def _tag_arrays(tag_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each tag's POS class (its index in _POS_CLASSES; -1 for punctuation, interp) and its grammar fields as
+    bits (bit b: the field of _GRAMMAR[b]), as arrays over tag ids; the tags in `tag_ids` are looked up now."""
+    global _TAG_CLASSES, _TAG_GRAMMAR
+    if _TAG_CLASSES is None:
+        size = _morfeusz()[4].getTagsCount()
+        _TAG_CLASSES, _TAG_GRAMMAR = np.full(size, -2, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    unknown = _TAG_CLASSES[tag_ids] == -2
+    for t in np.unique(tag_ids[unknown]).tolist() if unknown.any() else ():
+        pos, fields = _tag(t)
+        _TAG_CLASSES[t] = -1 if pos == "interp" else _POS_CLASSES.index(_TAG_CLASS.get(pos, "other"))
+        _TAG_GRAMMAR[t] = sum(1 << b for b, (_, field) in enumerate(_GRAMMAR) if field in fields)
+    return _TAG_CLASSES, _TAG_GRAMMAR
 
 
-def _token_row(tok: str, key: tuple) -> int:
-    """The id of a token's row; the unknown-segment columns add the token's own digit and capital flags."""
-    hit = _SHAPES.get(key)
-    if hit is None:
-        row, n_oov = _shape_row(key)
-        hit = _SHAPES[key] = (row, n_oov, -1 if n_oov else _row_id(row))
-    row, n_oov, i = hit
-    if i >= 0:
-        return i
-    variant = (key, not tok.isalpha() and any(ch.isdigit() for ch in tok), tok[0].isupper())
-    i = _OOV_ROWS.get(variant)
-    if i is None:
-        row = list(row)
-        row[_COL["oov_digit"]] += n_oov * variant[1]
-        row[_COL["oov_cap"]] += n_oov * variant[2]
-        i = _OOV_ROWS[variant] = _row_id(tuple(row))
-    return i
-
-
-def _keys(text: str, split: bool = True) -> list[tuple]:
-    """The key of every space-separated token of `text`, from one morfeusz call: with KEEP_WHITESPACES each
-    space comes back as a segment of its own (tag 'sp'), which ends the token before it. With split=False
-    the whole text is one token and whitespace segments are left out."""
+def _token_rows(text: str, split: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, unknown-only spans) of every space-separated token of `text`, from one morfeusz call: with
+    KEEP_WHITESPACES each space comes back as a segment of its own (tag 'sp'), which ends the token before it.
+    With split=False the whole text is one token and whitespace segments are left out. A row is a token's word
+    segments and their fractional POS and grammar counts (feature_counts.token_rows), the unknown-segment
+    columns left 0."""
     table = _interp_table(text)
-    is_sp = table[:, 2] == _morfeusz()[3]
-    rows = table[~is_sp]
-    token = (np.cumsum(is_sp) if split else np.zeros(len(table), dtype=np.intp))[~is_sp]  # per row
-    n_tokens = int(is_sp.sum()) + 1 if split else 1
-    first = np.searchsorted(token, np.arange(n_tokens))  # each token's rows are first[k]:last[k]
-    last = np.searchsorted(token, np.arange(n_tokens), side="right")
-    if len(rows):
-        rows[:, :2] -= rows[np.minimum(first, len(rows) - 1), 0][token][:, None]  # nodes from the token's first
-    flat = rows.ravel().tolist()
-    return [tuple(flat[3 * i:3 * j]) for i, j in zip(first.tolist(), last.tolist())]
+    sp = _morfeusz()[3]
+    n_tokens = int(np.count_nonzero(table[:, 2] == sp)) + 1 if split else 1
+    classes, grammar = _tag_arrays(table[:, 2])
+    return feature_counts.token_rows(table, sp, split, n_tokens, classes, grammar, len(_POS_CLASSES), _N_COLS)
 
 
 def _analyse_tokens(tokens: list[str]) -> list[int]:
-    """The row ids of tokens not seen before, now cached. The tokens go to morfeusz in one call, joined by
+    """The row ids of tokens not seen before (the caller caches them). The tokens go to morfeusz in one call, joined by
     spaces: a token's analysis does not depend on its neighbours, and one call per token costs more (morfeusz
     has a fixed cost per call, and the wrapper builds five strings per interpretation where one tag id is
-    needed). Tokens longer than MAX_TOKEN_LEN are never words: unknown without asking morfeusz."""
+    needed). Tokens longer than MAX_TOKEN_LEN are never words: unknown without asking morfeusz. The
+    unknown-segment columns add each unknown token's own digit and capital flags."""
     short = tokens if max(map(len, tokens)) <= MAX_TOKEN_LEN else [t for t in tokens if len(t) <= MAX_TOKEN_LEN]
-    keys = _keys(" ".join(short)) if short else []
-    if len(keys) != len(short):  # a character morfeusz takes for a space: fall back to one call per token
-        keys = [_keys(tok, split=False)[0] for tok in short]
-    if short is not tokens:
-        by_token = dict(zip(short, keys))
-        keys = [by_token.get(tok, ()) for tok in tokens]
-    ids = []
-    for tok, key in zip(tokens, keys):
-        hit = _SHAPES.get(key)
-        i = _CACHE[tok] = hit[2] if hit is not None and hit[2] >= 0 else _token_row(tok, key)
-        ids.append(i)
+    rows, n_oov = _token_rows(" ".join(short)) if short else (np.zeros((0, _N_COLS)), np.zeros(0, dtype=np.int64))
+    if len(rows) != len(short):  # a character morfeusz takes for a space: fall back to one call per token
+        each = [_token_rows(tok, split=False) for tok in short]
+        rows, n_oov = np.concatenate([r for r, _ in each]), np.concatenate([o for _, o in each])
+    if short is not tokens:  # a long token: one unknown segment
+        is_short = np.fromiter((len(t) <= MAX_TOKEN_LEN for t in tokens), dtype=bool, count=len(tokens))
+        all_rows, all_oov = np.zeros((len(tokens), _N_COLS)), np.ones(len(tokens), dtype=np.int64)
+        all_rows[:, [_COL["segments"], _COL["oov"]]] = 1
+        all_rows[is_short], all_oov[is_short] = rows, n_oov
+        rows, n_oov = all_rows, all_oov
+    for k in np.flatnonzero(n_oov).tolist():
+        tok = tokens[k]
+        rows[k, _COL["oov_digit"]] += n_oov[k] * (not tok.isalpha() and any(ch.isdigit() for ch in tok))
+        rows[k, _COL["oov_cap"]] += n_oov[k] * tok[0].isupper()
+    raw, width = rows.tobytes(), rows.shape[1] * rows.itemsize
+    keys = [raw[i:i + width] for i in range(0, len(raw), width)]  # a row's bytes are its key
+    ids = list(map(_ROW_IDS.get, keys))
+    for k in [k for k, i in enumerate(ids) if i is None]:
+        ids[k] = _row_id(keys[k], rows[k])
     return ids
 
 
-def _row_id(row: tuple) -> int:
+def _row_id(key: bytes, row: np.ndarray) -> int:
+    """The id of a row (its bytes are the key), added to the matrix if new."""
     global _MATRIX
-    i = _ROW_IDS.get(row)
+    i = _ROW_IDS.get(key)
     if i is None:
-        i = _ROW_IDS[row] = len(_ROW_IDS)
+        i = _ROW_IDS[key] = len(_ROW_IDS)
         if i == len(_MATRIX):
             _MATRIX = np.concatenate([_MATRIX, np.zeros_like(_MATRIX)])
         _MATRIX[i] = row
@@ -614,25 +599,26 @@ def _row_id(row: tuple) -> int:
 
 def clear_cache() -> None:
     """Forget every analysed token (the benchmark uses it to time a cold cache)."""
-    global _MATRIX
-    _CACHE.clear()
+    global _MATRIX, _CACHE
+    _CACHE = feature_counts.StringTable()
     _ROW_IDS.clear()
-    _SHAPES.clear()
-    _OOV_ROWS.clear()
     _MATRIX = np.zeros((1024, _N_COLS))
 
 
-def _morphology(tokens: list[str], weights: np.ndarray) -> np.ndarray:
-    """Column sums of the rows of distinct tokens, each weighted by its number of occurrences."""
-    if not tokens:
+def _morphology(p: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Column sums of the rows of the distinct tokens p[starts[k]:ends[k]], each weighted by its number of
+    occurrences. Tokens are looked up in the cache where they lie in the code points; only new ones are cut
+    out as strings, for morfeusz."""
+    if not len(starts):
         return np.zeros(_N_COLS)
     if len(_CACHE) > MAX_CACHE:
         clear_cache()
-    ids = list(map(_CACHE.get, tokens))  # one lookup per distinct token; None where not analysed yet
-    if None in ids:
-        missing = [k for k, i in enumerate(ids) if i is None]
-        for k, i in zip(missing, _analyse_tokens([tokens[k] for k in missing])):
-            ids[k] = i
+    ids = _CACHE.find(cps, starts, ends)
+    missing = np.flatnonzero(ids < 0)  # not analysed yet
+    if len(missing):
+        s, e = starts[missing], ends[missing]
+        ids[missing] = _analyse_tokens(list(map(p.__getitem__, map(slice, s.tolist(), e.tolist()))))
+        _CACHE.add(cps, s, e, ids[missing])
     return weights.astype(float) @ _MATRIX[ids]
 
 
@@ -649,7 +635,13 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
     n = len(values)
     if not n:
         return 0.0, 0.0
-    s, ss = int(values.sum()), int(values @ values)
+    return _mean_std_of_sums(n, int(values.sum()), int(values @ values))
+
+
+def _mean_std_of_sums(n: int, s: int, ss: int) -> tuple[float, float]:
+    """Mean and population standard deviation from the count, sum and sum of squares of integers."""
+    if not n:
+        return 0.0, 0.0
     return s / n, math.sqrt((n * ss - s * s) / (n * n))
 
 
@@ -727,31 +719,12 @@ def _code_lines(lines: list[str]) -> int:
     return total
 
 
-def _entropy(counts: np.ndarray) -> float:
-    """Shannon entropy (bits) from the counts of the distinct characters."""
-    if not len(counts):
-        return 0.0
-    p = counts / counts.sum()
-    return float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
 def _ngram_repeats(ids: np.ndarray) -> tuple[float, float, float]:
-    """dup_3gram_ratio, dup_5gram_ratio, consecutive_duplicate_word_ratio of a sequence of token ids (each below
-    len(ids)). A 3-gram is coded as one integer, a 5-gram as the ranks of its two overlapping 3-grams, and
-    np.unique counts the distinct ones: the same counts as sets of string tuples, without the tuples."""
+    """dup_3gram_ratio, dup_5gram_ratio, consecutive_duplicate_word_ratio of a sequence of token ids: the same
+    counts as sets of string tuples, without the tuples."""
     n = len(ids)
-    dup3 = dup5 = 0.0
-    if n >= 3:
-        k = int(ids.max()) + 1
-        key3 = (ids[:-2] * k + ids[1:-1]) * k + ids[2:]  # < k**3 <= 10,000**3: fits in int64
-        dup3 = _div(len(key3) - _n_distinct(key3), len(key3))
-        if n >= 5:
-            if k ** 5 < 2 ** 63:
-                key5 = (key3[:-2] * k + ids[3:-1]) * k + ids[4:]
-            else:  # code each 3-gram by its rank instead
-                distinct3, rank3 = np.unique(key3, return_inverse=True)
-                key5 = rank3[:-2] * len(distinct3) + rank3[2:]
-            dup5 = _div(len(key5) - _n_distinct(key5), len(key5))
+    dup3 = _div(n - 2 - feature_counts.distinct_ngrams(ids, 3), n - 2) if n >= 3 else 0.0
+    dup5 = _div(n - 4 - feature_counts.distinct_ngrams(ids, 5), n - 4) if n >= 5 else 0.0
     consecutive = _div(np.count_nonzero(ids[1:] == ids[:-1]), n)
     return dup3, dup5, consecutive
 
@@ -759,57 +732,8 @@ def _ngram_repeats(ids: np.ndarray) -> tuple[float, float, float]:
 def _windowed_ttr(ids: np.ndarray, size: int = 100) -> float:
     """Mean distinct/total over consecutive windows of `size` token ids (a shorter rest is left out)."""
     if len(ids) < size:
-        return _div(_n_distinct(ids), len(ids))
-    k = len(ids) // size
-    windows = np.sort(ids[:k * size].reshape(k, size), axis=1)
-    return (k + int(np.count_nonzero(windows[:, 1:] != windows[:, :-1]))) / (size * k)
-
-
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) positions of the maximal runs of True."""
-    padded = np.concatenate(([False], mask, [False]))
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return edges[0::2], edges[1::2]
-
-
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted distinct values and how often each occurs (np.unique's answer, with less overhead)."""
-    if not len(values):
-        return values, np.zeros(0, dtype=np.intp)
-    s = np.sort(values)
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    return s[starts], np.diff(np.append(starts, len(s)))
-
-
-def _n_distinct(values: np.ndarray) -> int:
-    s = np.sort(values)
-    return int(np.count_nonzero(s[1:] != s[:-1])) + 1 if len(s) else 0
-
-
-def _case_shapes(p: str, flags: np.ndarray, letter: np.ndarray, starts: np.ndarray,
-                 ends: np.ndarray) -> tuple[int, int, int]:
-    """(isupper, islower, istitle) counts over the letter words at starts/ends. A word whose every character is
-    an uppercase or a lowercase letter is classified from flag counts (isupper: all upper; islower: all lower;
-    istitle: the first upper, the rest lower); the others (uncased or titlecase letters, ...) by str methods."""
-    if not len(starts):
-        return 0, 0, 0
-    up = ((flags & UPPER) != 0) & letter
-    lo = ((flags & LOWER) != 0) & letter
-    # From one word's start to the next there are no letters but the word's own: reduceat sums each word.
-    n_up = np.add.reduceat(up, starts, dtype=np.intp)
-    n_lo = np.add.reduceat(lo, starts, dtype=np.intp)
-    lens = ends - starts
-    simple = n_up + n_lo == lens  # no character is both
-    first_up = up[starts]
-    n_upper = int(np.count_nonzero(simple & (n_up == lens)))
-    n_lower = int(np.count_nonzero(simple & (n_lo == lens)))
-    n_title = int(np.count_nonzero(simple & first_up & (n_up == 1)))
-    for i in np.flatnonzero(~simple).tolist():
-        w = p[starts[i]:ends[i]]
-        n_upper += w.isupper()
-        n_lower += w.islower()
-        n_title += w.istitle()
-    return n_upper, n_lower, n_title
+        return _div(feature_counts.distinct_ngrams(ids, 1), len(ids))
+    return feature_counts.window_types(ids, size) / (size * (len(ids) // size))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -817,16 +741,49 @@ def _case_shapes(p: str, flags: np.ndarray, letter: np.ndarray, starts: np.ndarr
 
 # _SENT_SPLIT with the marks kept, so that the lengths of the parts give every sentence's position.
 _SENT_PARTS = re.compile(f"({_SENT_SPLIT.pattern})")
-_ORD = {ch: ord(ch) for ch in _RATIO_CHARS + "".join(chars for _, chars in _PUNCT_MARKS) + ",.;:!?\ufffdxX<^"}
+_ORD = tuple(dict.fromkeys(_RATIO_CHARS + "".join(chars for _, chars in _PUNCT_MARKS) + ",.;:!?\ufffdxX<^İΣ"))
+_WANTED = np.array(list(map(ord, _ORD)), dtype=np.int64)  # the code points whose counts extract() reads
+_SCRATCH: np.ndarray | None = None
+
+
+def _scratch() -> np.ndarray:
+    """A zeroed count per code point for the compiled pass (it leaves it zeroed); 4.5 MB, made once per process."""
+    global _SCRATCH
+    if _SCRATCH is None:
+        _SCRATCH = np.zeros(0x110000, dtype=np.int32)
+    return _SCRATCH
+
+
+def _lowercased(p: str, cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, tok_ids: np.ndarray,
+                firsts_at: np.ndarray, count) -> tuple[np.ndarray, int, int]:
+    """The lowercased token at every position as an integer id (equal ids, equal lowercased tokens), and how
+    many tokens are stop words and 'nie'. The tokens are lowercased a code point at a time (_lower_table),
+    unless the text has 'İ' or 'Σ': str.lower makes two characters of the first and decides the second by its
+    neighbours, so then Python lowercases the distinct tokens."""
+    if count("İ") or count("Σ"):
+        distinct = list(map(p.__getitem__, map(slice, starts[firsts_at].tolist(), ends[firsts_at].tolist())))
+        lower_first: dict[str, int] = {}  # lowercased token -> its id, the rank of the first token lowercased to it
+        tok_lower = " ".join(distinct).lower().split(" ") if len(distinct) else []  # one C call instead of a loop
+        low_of = np.fromiter(map(lower_first.setdefault, tok_lower, itertools.count()), dtype=np.intp,
+                             count=len(tok_lower))
+        lower_ids = low_of[tok_ids]
+        low_counts = np.bincount(lower_ids)
+        n_stop = int(low_counts[list(map(lower_first.__getitem__, STOP_WORDS.intersection(lower_first)))].sum())
+        return lower_ids, n_stop, int(low_counts[lower_first["nie"]]) if "nie" in lower_first else 0
+    low = feature_counts.lowered(cps, _lower_table())
+    lower_ids, low_firsts = feature_counts.token_ranks(low, starts, ends)
+    kind = _stop_words().find(low, starts[low_firsts], ends[low_firsts])  # 2: 'nie', 1: another stop word
+    low_counts = np.bincount(lower_ids, minlength=len(low_firsts))
+    return lower_ids, int(low_counts[kind > 0].sum()), int(low_counts[kind == 2].sum())
 
 
 def extract(text: str) -> dict[str, float]:
     """Every feature of FEATURES, in its order, as a finite float.
 
-    Most counts come from one array of character flags (numpy) instead of a regex pass or a Python loop
-    each; where a regex is still needed, a flag count or a cheap test first rules out the documents it cannot
-    match. Every stand-in gives the same count as the pattern it replaces (tests/test_features.py compares
-    all features with the values of the pattern-based extractor)."""
+    Most counts come from one compiled pass over the characters' flags (feature_counts.document_counts)
+    instead of a regex pass or a Python loop each; where a regex is still needed, a flag count or a cheap test
+    first rules out the documents it cannot match. Every stand-in gives the same count as the pattern it
+    replaces (tests/test_features.py compares all features with the values of the pattern-based extractor)."""
     n_chars_total = len(text)
     p = text[:MAX_CHARS]
     if not p.isascii():
@@ -836,43 +793,29 @@ def extract(text: str) -> dict[str, float]:
     f: dict[str, float] = {}
     n = len(p)
 
-    # Characters: flags per position, and the distinct characters with their counts.
+    # Characters and sentences: one compiled pass over the characters' flags gives the counts. Sentences are
+    # the parts between _SENT_SPLIT matches that contain a letter; the pass counts each one's words.
     cps = _code_points(p)
     flags = _flags(cps)
-    distinct, distinct_counts = _distinct(cps)
-    c = _flag_counts(_flags(distinct), distinct_counts)
-    char_count = dict(zip(distinct.tolist(), distinct_counts.tolist()))
-    count = {ch: char_count.get(o, 0) for ch, o in _ORD.items()}.__getitem__  # the text's count of ch
-
-    space = (flags & SPACE) != 0
-    word_start = ~space
-    word_start[1:] &= space[:-1]
-    word_cum = np.concatenate(([0], np.cumsum(word_start)))  # word starts before each position
-    letter = (flags & WORDLET) != 0
-    letter_pos = np.flatnonzero(letter)
+    parts = _SENT_PARTS.split(p)
+    part_ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))
+    (counts, flag_counts, wanted, entropy, bins, tok_starts, tok_ends, odd_starts,
+     odd_ends) = feature_counts.document_counts(cps, flags, part_ends, _scratch(), _WANTED)
+    k = dict(zip(feature_counts.COUNTS, counts.tolist()))
+    c = dict(zip(_ALL_FLAGS, flag_counts.tolist()))
+    count = dict(zip(_ORD, wanted.tolist())).__getitem__  # the text's count of a character of _ORD
 
     # Units: words, tokens, letter words, lines, sentences, paragraphs.
-    n_words = int(word_cum[-1])  # = len(p.split()): both split at str.isspace characters
-    tok_starts, tok_ends = _runs((flags & ALNUM) != 0)  # tokens: the matches of _TOKEN, cut out by position
-    tokens = list(map(p.__getitem__, map(slice, tok_starts.tolist(), tok_ends.tolist())))
-    n_tokens = len(tokens)
-    # Tokens and lowercased tokens as integer ids, each the position of its first occurrence (setdefault keeps
-    # the first): each distinct token is lowercased once, and counts, windows and n-grams work on integers.
-    first_at: dict[str, int] = {}
-    tok_ids = np.fromiter(map(first_at.setdefault, tokens, itertools.count()), dtype=np.intp, count=n_tokens)
-    distinct_tokens = list(first_at)  # in order of first occurrence
-    first_pos = np.fromiter(first_at.values(), dtype=np.intp, count=len(first_at))
-    tok_weights = np.bincount(tok_ids, minlength=n_tokens)[first_pos]  # occurrences of each distinct token
-    lower_first: dict[str, int] = {}  # lowercased token -> its id: the rank among distinct tokens of its first
-    tok_lower = " ".join(distinct_tokens).lower().split(" ") if tokens else []  # one C call instead of a loop
-    low_of = np.fromiter(map(lower_first.setdefault, tok_lower, itertools.count()), dtype=np.intp,
-                         count=len(tok_lower))
-    rank = np.empty(n_tokens, dtype=np.intp)
-    rank[first_pos] = np.arange(len(first_pos))
-    lower_ids = low_of[rank[tok_ids]]  # the lowercased token at every position
-    low_counts = np.bincount(lower_ids)  # by id; 0 for ids that are no lowercased token's first
-    lw_starts, lw_ends = _runs(letter)  # letter words: the matches of _LETTER_WORD
-    n_lw = len(lw_starts)
+    n_words = k["n_words"]  # = len(p.split()): both split at str.isspace characters
+    n_tokens = len(tok_starts)  # tokens: the matches of _TOKEN
+    # Tokens and lowercased tokens as integer ids: a token's id is its rank among the distinct tokens in order of
+    # first occurrence, and a lowercased token's the rank of the first distinct token that lowercases to it.
+    # Each distinct token is cut out and lowercased once; counts, windows and n-grams work on the integers.
+    tok_ids, firsts_at = feature_counts.token_ranks(cps, tok_starts, tok_ends)
+    tok_weights = np.bincount(tok_ids, minlength=len(firsts_at))  # occurrences of each distinct token
+    lower_ids, n_stop, n_nie = _lowercased(p, cps, tok_starts, tok_ends, tok_ids, firsts_at, count)
+    low_counts = np.bincount(lower_ids)  # by id
+    n_lw = k["n_lw"]  # letter words: the matches of _LETTER_WORD
     low = p.lower()
     lines = p.split("\n")
     if lines and lines[-1] == "":
@@ -883,21 +826,7 @@ def extract(text: str) -> dict[str, float]:
     n_nonblank = len(nonblank)
     blank = n_lines - n_nonblank
     firsts = {s[0] for s in nonblank}
-
-    # Sentences are the parts between _SENT_SPLIT matches that contain a letter. Words per sentence are the
-    # word starts inside it (the character before a sentence is always whitespace, so these are its own).
-    parts = _SENT_PARTS.split(p)
-    part_ends = np.cumsum(np.fromiter(map(len, parts), dtype=np.intp, count=len(parts)))
-    sent_start = np.concatenate(([0], part_ends[1::2]))
-    sent_end = part_ends[0::2]
-    first_letter = np.append(letter_pos, n)[np.searchsorted(letter_pos, sent_start)]
-    is_sent = first_letter < sent_end
-    sent_start, sent_end, first_letter = sent_start[is_sent], sent_end[is_sent], first_letter[is_sent]
-    sent_lens = word_cum[sent_end] - word_cum[sent_start]
-    n_sent = len(sent_lens)
-    no_upper_start = int(np.count_nonzero((flags[first_letter] & UPPER) == 0))
-    changes = np.flatnonzero(flags & LOWER_CHANGES)  # s == s.lower() iff s has no such character
-    lowercase_only = int(np.count_nonzero(np.searchsorted(changes, sent_end) == np.searchsorted(changes, sent_start)))
+    n_sent = k["n_sent"]
 
     paragraphs = [b.strip() for b in _PARA_SPLIT.split(p)]
     paragraphs = [b for b in paragraphs if b]
@@ -911,14 +840,14 @@ def extract(text: str) -> dict[str, float]:
     f["n_paragraphs_log"] = math.log1p(n_para)
 
     # Sentences.
-    mean, std = _mean_std(sent_lens)
+    mean, std = _mean_std_of_sums(n_sent, k["sent_words"], k["sent_words_sq"])
     f["avg_sentence_length"] = mean
     f["std_sentence_length"] = std
     f["sentence_length_cv"] = _div(std, mean)
-    f["short_sentence_ratio"] = _div(np.count_nonzero(sent_lens < 3), n_sent)
-    f["long_sentence_ratio"] = _div(np.count_nonzero(sent_lens > 40), n_sent)
-    f["lowercase_sentence_ratio"] = _div(lowercase_only, n_sent)
-    f["no_upper_start_sentence_ratio"] = _div(no_upper_start, n_sent)
+    f["short_sentence_ratio"] = _div(k["short_sent"], n_sent)
+    f["long_sentence_ratio"] = _div(k["long_sent"], n_sent)
+    f["lowercase_sentence_ratio"] = _div(k["lowercase_sent"], n_sent)  # s == s.lower(): no LOWER_CHANGES
+    f["no_upper_start_sentence_ratio"] = _div(k["no_upper_start"], n_sent)
 
     # Paragraphs.
     f["avg_paragraph_length"] = _div(n_words, n_para)  # paragraphs split at whitespace: they share the words
@@ -943,7 +872,7 @@ def extract(text: str) -> dict[str, float]:
 
     # Characters.
     n_letters = c[LETTER]
-    f["entropy"] = _entropy(distinct_counts)
+    f["entropy"] = entropy + 0.0  # + 0.0 turns -0.0 into 0.0
     f["letter_ratio"] = _div(n_letters, n)
     f["overall_uppercase_ratio"] = _div(c[UPPER], n)
     f["digit_ratio"] = _div(c[DIGIT], n)
@@ -954,11 +883,7 @@ def extract(text: str) -> dict[str, float]:
     f["replacement_char_ratio"] = _div(count("\ufffd"), n)
     f["control_char_ratio"] = _div(c[CONTROL], n)
     f["mojibake_ratio"] = _div(len(_MOJIBAKE.findall(p)) if c[MOJI_LEAD] else 0, n)
-    multi_space = 0
-    if c[SPACE_TAB] > 1:  # runs of 2+ spaces or tabs: the matches of _MULTI_SPACE
-        st = (flags & SPACE_TAB) != 0
-        multi_space = int(np.count_nonzero(st[1:] & st[:-1] & ~np.concatenate(([False], st[:-2]))))
-    f["multiple_space_ratio"] = _div(multi_space, n_words)
+    f["multiple_space_ratio"] = _div(k["multi_space"], n_words)  # runs of 2+ spaces or tabs (_MULTI_SPACE)
     f["special_chars_ratio_md"] = _div(c[MDSPECIAL], n)
     visible = _strip_markdown(p, firsts)
     if visible == p:  # no markup: the text's own counts
@@ -980,63 +905,50 @@ def extract(text: str) -> dict[str, float]:
     f["ellipsis_sentence_ratio"] = _div(ellipses, n_sent)
     marks = sum(map(count, ",.;:!?"))
     # A space or tab before , . ; : ! ?  (_SPACE_BEFORE_PUNCT), and , ; before a letter (_COMMA_NO_SPACE).
-    before = ((flags[:-1] & SPACE_TAB) != 0) & ((flags[1:] & MARK6) != 0)
-    f["space_before_punct_ratio"] = _div(np.count_nonzero(before), marks)
-    f["comma_no_space_ratio"] = _div(np.count_nonzero(((flags[:-1] & COMMA_SEMI) != 0) & letter[1:]),
-                                     count(",") + count(";"))
+    f["space_before_punct_ratio"] = _div(k["space_before_mark"], marks)
+    f["comma_no_space_ratio"] = _div(k["comma_before_letter"], count(",") + count(";"))
     # Runs of 4+ equal non-space characters (_CHAR_RUN): only where four equal characters follow each other.
-    same = np.flatnonzero(cps[1:] == cps[:-1])  # i where character i + 1 repeats character i
-    runs = _CHAR_RUN.findall(p) if np.any(same[2:] - same[:-2] == 2) else []
+    runs = _CHAR_RUN.findall(p) if k["four_equal"] else []
     f["repeated_punct_runs"] = float(sum(1 for r in runs if not r.isalnum()))
 
     # Words.
-    lw_lens = (lw_ends - lw_starts).astype(np.int64)
-    mean, std = _mean_std(lw_lens)
+    mean, std = _mean_std_of_sums(n_lw, k["lw_chars"], k["lw_chars_sq"])
     f["avg_word_length"] = mean
     f["word_length_std"] = std
-    f["longest_word_log"] = math.log1p(lw_lens.max()) if n_lw else 0.0
-    bins = np.bincount(np.minimum(lw_lens, _MAX_WORD_LEN_BIN), minlength=_MAX_WORD_LEN_BIN + 1)
-    for k in range(1, _MAX_WORD_LEN_BIN):
-        f[f"word_len_{k}"] = _div(bins[k], n_lw)
+    f["longest_word_log"] = math.log1p(k["lw_max"])
+    for i in range(1, _MAX_WORD_LEN_BIN):
+        f[f"word_len_{i}"] = _div(bins[i], n_lw)
     f[f"word_len_{_MAX_WORD_LEN_BIN}plus"] = _div(bins[_MAX_WORD_LEN_BIN], n_lw)
-    # Words without a letter (_NO_LETTER_WORD): words minus the distinct words the letters fall in.
-    letter_word_ids = word_cum[letter_pos + 1]
-    n_with_letter = int(np.count_nonzero(np.diff(letter_word_ids))) + 1 if len(letter_pos) else 0
-    f["non_alpha_word_fractions"] = _div(n_words - n_with_letter, n_words)
-    word_end = np.append(space[1:], True)  # the next character is a space, or there is none
-    f["single_char_ratio"] = _div(np.count_nonzero(word_start & word_end), n_words)
-    # A one-letter uppercase word is both isupper() and istitle(): it counts as capitalised, not as all-caps.
-    n_upper, n_lower, n_title = _case_shapes(p, flags, letter, lw_starts, lw_ends)
-    n_single_upper = int(np.count_nonzero((lw_lens == 1) & ((flags[lw_starts] & UPPER) != 0)))
-    n_caps = n_upper - n_single_upper
+    # Words without a letter (_NO_LETTER_WORD): words minus those with a letter.
+    f["non_alpha_word_fractions"] = _div(n_words - k["words_with_letter"], n_words)
+    f["single_char_ratio"] = _div(k["single_char_words"], n_words)
+    # Letter words whose every character is an uppercase or a lowercase letter are classified from flag counts
+    # (isupper: all upper; islower: all lower; istitle: the first upper, the rest lower); the others (uncased
+    # or titlecase letters, ...) by str methods. A one-letter uppercase word is both isupper() and istitle():
+    # it counts as capitalised, not as all-caps.
+    n_upper, n_lower, n_title = k["lw_upper"], k["lw_lower"], k["lw_title"]
+    for w in map(p.__getitem__, map(slice, odd_starts.tolist(), odd_ends.tolist())):
+        n_upper += w.isupper()
+        n_lower += w.islower()
+        n_title += w.istitle()
+    n_caps = n_upper - k["lw_single_upper"]
     f["all_caps_word_ratio"] = _div(n_caps, n_lw)
     f["capitalized_word_ratio"] = _div(n_title, n_lw)
     f["camel_case_word_ratio"] = _div(n_lw - n_lower - n_caps - n_title, n_lw)
-    if c[NONALPHA_ALNUM]:  # else every token is alphabetic
-        tok_lens = tok_ends - tok_starts
-        # Both flags occur only inside tokens, so reduceat from one token's start to the next sums the token.
-        nonalpha = np.add.reduceat((flags & NONALPHA_ALNUM) != 0, tok_starts, dtype=np.intp)
-        digits = np.add.reduceat((flags & DIGITLIKE) != 0, tok_starts, dtype=np.intp)
-        n_alpha_tokens = int(np.count_nonzero(nonalpha == 0))
-        n_digit_tokens = int(np.count_nonzero(digits == tok_lens))
-    else:
-        n_alpha_tokens, n_digit_tokens = n_tokens, 0
-    f["mixed_alnum_token_ratio"] = _div(n_tokens - n_alpha_tokens - n_digit_tokens, n_tokens)
+    f["mixed_alnum_token_ratio"] = _div(n_tokens - k["tokens_alpha"] - k["tokens_digit"], n_tokens)
     f["type_token_ratio"] = _windowed_ttr(lower_ids)
     first = low_counts if n_tokens <= 1000 else np.bincount(lower_ids[:1000])  # the counts of the first 1,000
     f["hapax_ratio"] = _div(np.count_nonzero(first == 1), np.count_nonzero(first))
     f["top_word_ratio"] = _div(low_counts.max(), n_tokens) if n_tokens else 0.0
-    stop_ids = list(map(lower_first.__getitem__, STOP_WORDS.intersection(lower_first)))
-    f["stop_word_ratio"] = _div(low_counts[stop_ids].sum(), n_tokens)
+    f["stop_word_ratio"] = _div(n_stop, n_tokens)
     f["repeated_letter_runs"] = float(sum(1 for r in runs if r.isalpha()))
-    f["syllables_per_word"] = _div(_vowel_groups(flags), n_lw)
-    n_long = int(np.count_nonzero(lw_lens > 6))
+    f["syllables_per_word"] = _div(k["vowel_groups"], n_lw)
+    n_long = k["lw_long"]
     f["lix"] = _div(n_lw, n_sent) + 100 * _div(n_long, n_lw)
     f["rix"] = _div(n_long, n_sent)
 
-    # Repetition. An id is a rank among distinct tokens in order of first occurrence, so those of the first
-    # MAX_NGRAM_TOKENS tokens are below MAX_NGRAM_TOKENS.
-    head = lower_ids[:MAX_NGRAM_TOKENS].astype(np.int64)
+    # Repetition.
+    head = lower_ids[:MAX_NGRAM_TOKENS]
     f["dup_3gram_ratio"], f["dup_5gram_ratio"], f["consecutive_duplicate_word_ratio"] = _ngram_repeats(head)
     raw = p.encode("utf-8", "surrogatepass")[:COMPRESS_BYTES]
     f["compression_ratio"] = _div(len(zlib.compress(raw)), len(raw))
@@ -1048,11 +960,8 @@ def extract(text: str) -> dict[str, float]:
     f["email_count"] = float(_count(_EMAIL, p, "@"))
     f["emoji_count"] = float(c[EMOJI])
     emoticons = 0
-    if c[EYE] and c[MOUTH]:  # an eye, then a mouth directly or after a nose
-        eyes = np.flatnonzero(flags[:-1] & EYE)
-        after, after2 = flags[eyes + 1], flags[np.minimum(eyes + 2, n - 1)]
-        if np.any(((after & MOUTH) != 0) | (((after & NOSE) != 0) & ((after2 & MOUTH) != 0))):
-            emoticons = len(_EMOTICON.findall(p))
+    if k["emoticon_start"]:  # an eye, then a mouth directly or after a nose
+        emoticons = len(_EMOTICON.findall(p))
     if count("x") or count("X") or count("<") or count("^"):
         emoticons += len(_EMOTICON_2.findall(p))
     f["emoticons"] = float(emoticons)
@@ -1095,7 +1004,7 @@ def extract(text: str) -> dict[str, float]:
     f["md_emphasis"] = float(_count(_MD_EMPHASIS, p, "*", "_"))
 
     # Morphology and grammar.
-    m = _morphology(distinct_tokens, tok_weights)
+    m = _morphology(p, cps, tok_starts[firsts_at], tok_ends[firsts_at], tok_weights)
     segs = m[0]
     ratio = {cls: _div(m[_COL[cls]], segs) for cls in _POS_CLASSES}
     f["oovs"] = ratio["oov"]
@@ -1108,9 +1017,9 @@ def extract(text: str) -> dict[str, float]:
     f["oov_capitalized_ratio"] = _div(m[_COL["oov_cap"]], m[_COL["oov"]])
     for name, _ in _GRAMMAR:
         f[name] = _div(m[_COL[name]], segs)
-    f["g_negation_ratio"] = _div(low_counts[lower_first["nie"]] if "nie" in lower_first else 0, n_tokens)
+    f["g_negation_ratio"] = _div(n_nie, n_tokens)
 
-    return {name: float(f[name]) for name in FEATURES}
+    return dict(zip(f, map(float, f.values())))  # f is in the order of FEATURES (the tests check)
 
 
 def extract_batch(batch: dict) -> dict[str, np.ndarray]:
@@ -1122,8 +1031,13 @@ def extract_batch(batch: dict) -> dict[str, np.ndarray]:
 
 
 def warm_up() -> None:
-    """Build the character table and load the morfeusz2 dictionary now (forked workers inherit both)."""
+    """Build the character tables, load the morfeusz2 dictionary and the compiled loops now (forked workers
+    inherit them all; numba compiles the loops once per machine and loads them from its cache afterwards)."""
     extract("Ala ma kota.")
+    extract("Żółw İzmir x2 " * 120)  # Python's lowercasing, n-gram windows
+    grow = feature_counts.StringTable(1)  # a table's growth
+    cps = _code_points("abc")
+    grow.add(cps, np.arange(3), np.arange(1, 4), np.arange(3))
 
 
 def extract_dataset(ds, num_proc: int = 1, batch_size: int = 256):

@@ -43,6 +43,9 @@ import zlib
 import numpy as np
 
 from bielik.data import feature_counts
+from bielik.data.feature_counts import (
+    ALNUM, COMMA_SEMI, CONTROL, DIGIT, DIGITLIKE, EMOJI, EYE, LETTER, LOWER, LOWER_CHANGES, MARK6, MDSPECIAL,
+    MOJI_LEAD, MOUTH, NONALPHA_ALNUM, NONLATIN, NOSE, POLISH, PUNCT, SPACE, SPACE_TAB, UPPER, VOWEL, WORDLET)
 
 MAX_CHARS = 100_000  # the analysed prefix of every document
 MAX_NGRAM_TOKENS = 10_000  # repeated n-grams: the first tokens only
@@ -318,11 +321,8 @@ _MOJIBAKE_LEADS, _MOJIBAKE_CONTS = _mojibake_chars()
 _MOJIBAKE = re.compile(f"[{re.escape(_MOJIBAKE_LEADS)}][{re.escape(_MOJIBAKE_CONTS)}]")
 
 # ---------------------------------------------------------------------------------------------------------
-# Character classes: one uint32 of flags per code point, looked up with numpy.
-
-from bielik.data.feature_counts import (  # noqa: E402 - the flags are defined where the compiled loops read them
-    ALNUM, COMMA_SEMI, CONTROL, DIGIT, DIGITLIKE, EMOJI, EYE, LETTER, LOWER, LOWER_CHANGES, MARK6, MDSPECIAL,
-    MOJI_LEAD, MOUTH, NONALPHA_ALNUM, NONLATIN, NOSE, POLISH, PUNCT, SPACE, SPACE_TAB, UPPER, VOWEL, WORDLET)
+# Character classes: one uint32 of flags per code point, looked up with numpy. The flags (LETTER, UPPER, ...)
+# are defined in feature_counts, where the compiled loops read them.
 
 _TABLE_SIZE = 0x20000  # planes 0-1; higher code points (CJK extensions, private use) share the last slot
 _LATIN_RANGES = ((0x0041, 0x024F), (0x0250, 0x02FF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF),
@@ -330,7 +330,7 @@ _LATIN_RANGES = ((0x0041, 0x024F), (0x0250, 0x02FF), (0x1E00, 0x1EFF), (0x2C60, 
 _EMOJI_RANGES = ((0x2600, 0x27BF), (0x2B50, 0x2B55), (0x1F000, 0x1FAFF))
 _TABLE: np.ndarray | None = None
 _LOWER: np.ndarray | None = None
-_STOP = None
+_STOP: feature_counts.StringTable | None = None
 _ALL_FLAGS = [1 << i for i in range(feature_counts.N_FLAGS)]
 
 

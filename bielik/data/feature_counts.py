@@ -268,25 +268,47 @@ def token_rows(table, sp_id, split, n_tokens, tag_class, tag_grammar, n_classes,
     return rows, n_oov
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _hash(cps, s, e):
+    """FNV-1a over cps[s:e]."""
+    h = np.uint64(14695981039346656037)
+    for i in range(s, e):
+        h = (h ^ np.uint64(cps[i])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _same(a, i, b, j, n):
+    """Whether a[i:i + n] equals b[j:j + n]."""
+    for k in range(n):
+        if a[i + k] != b[j + k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _slots_for(n):
+    """The size of an open-addressing table for n keys: a power of two (probes wrap with a mask), at least 2n."""
+    size = 8
+    while size < 2 * n:
+        size *= 2
+    return size
+
+
 @njit(cache=True, nogil=True)
 def token_ranks(cps, starts, ends):
     """Which tokens are the same string: for the tokens cps[starts[t]:ends[t]], each one's rank among the
     distinct tokens in order of first occurrence, and the index of each distinct token's first occurrence.
     (A hash table over the code points, each hit compared in full: what a dict of the token strings gives.)"""
     n = len(starts)
-    size = 8
-    while size < 2 * n:
-        size *= 2
-    slots = np.full(size, -1, dtype=np.int64)  # distinct rank, or -1
+    slots = np.full(_slots_for(n), -1, dtype=np.int64)  # distinct rank, or -1
+    size = len(slots)
     ranks = np.empty(n, dtype=np.int64)
     firsts = np.empty(n, dtype=np.int64)
     n_distinct = 0
     for t in range(n):
         s, e = starts[t], ends[t]
-        h = np.uint64(14695981039346656037)  # FNV-1a
-        for i in range(s, e):
-            h = (h ^ np.uint64(cps[i])) * np.uint64(1099511628211)
-        j = np.int64(h & np.uint64(size - 1))
+        j = np.int64(_hash(cps, s, e) & np.uint64(size - 1))
         while True:
             d = slots[j]
             if d < 0:
@@ -296,16 +318,9 @@ def token_ranks(cps, starts, ends):
                 n_distinct += 1
                 break
             f = firsts[d]
-            fs = starts[f]
-            if ends[f] - fs == e - s:
-                same = True
-                for i in range(e - s):
-                    if cps[fs + i] != cps[s + i]:
-                        same = False
-                        break
-                if same:
-                    ranks[t] = d
-                    break
+            if ends[f] - starts[f] == e - s and _same(cps, starts[f], cps, s, e - s):
+                ranks[t] = d
+                break
             j = (j + 1) & (size - 1)
     return ranks, firsts[:n_distinct]
 
@@ -314,14 +329,6 @@ def token_ranks(cps, starts, ends):
 # A table from strings of code points to integers, for the per-process cache of analysed tokens and the stop
 # words: the tokens are looked up where they lie in the document's code points, so a known token is never cut
 # out as a Python string. Open addressing over an FNV-1a hash; every hit is compared in full, so it is exact.
-
-@njit(cache=True, nogil=True, inline="always")
-def _hash(cps, s, e):
-    h = np.uint64(14695981039346656037)
-    for i in range(s, e):
-        h = (h ^ np.uint64(cps[i])) * np.uint64(1099511628211)
-    return h
-
 
 @njit(cache=True, nogil=True)
 def _slot(slots, offsets, arena, cps, s, e):
@@ -332,15 +339,8 @@ def _slot(slots, offsets, arena, cps, s, e):
         k = slots[j]
         if k < 0:
             return j
-        a = offsets[k]
-        if offsets[k + 1] - a == e - s:
-            same = True
-            for i in range(e - s):
-                if arena[a + i] != cps[s + i]:
-                    same = False
-                    break
-            if same:
-                return j
+        if offsets[k + 1] - offsets[k] == e - s and _same(arena, offsets[k], cps, s, e - s):
+            return j
         j = (j + 1) & mask
 
 
@@ -435,28 +435,18 @@ def distinct_ngrams(ids, n):
     m = len(ids) - n + 1
     if m <= 0:
         return 0
-    size = 8
-    while size < 2 * m:
-        size *= 2
-    slots = np.full(size, -1, dtype=np.int64)
+    slots = np.full(_slots_for(m), -1, dtype=np.int64)  # a window's start, or -1
+    size = len(slots)
     distinct = 0
     for i in range(m):
-        h = np.uint64(14695981039346656037)
-        for j in range(i, i + n):
-            h = (h ^ np.uint64(ids[j])) * np.uint64(1099511628211)
-        s = np.int64(h & np.uint64(size - 1))
+        s = np.int64(_hash(ids, i, i + n) & np.uint64(size - 1))
         while True:
             a = slots[s]
             if a < 0:
                 slots[s] = i
                 distinct += 1
                 break
-            same = True
-            for j in range(n):
-                if ids[a + j] != ids[i + j]:
-                    same = False
-                    break
-            if same:
+            if _same(ids, a, ids, i, n):
                 break
             s = (s + 1) & (size - 1)
     return distinct

@@ -288,13 +288,11 @@ class OtherLanguages(PipelineStep):
 
 
 def feature_matrix(texts: list[str]) -> np.ndarray:
-    """The stylometric features of each text, columns in features.FEATURES order: filtering.featurise's matrix from
-    the same `features.extract_batch`, without a datasets.Dataset per batch."""
+    """The stylometric features of each text, columns in features.FEATURES order: filtering.featurise's matrix,
+    without a datasets.Dataset per batch."""
     from bielik.data import features
 
-    columns = features.extract_batch({"text": texts})
-    return np.column_stack([columns[n] for n in features.FEATURES]).astype(np.float32) if texts else \
-        np.zeros((0, len(features.FEATURES)), dtype=np.float32)
+    return features.feature_matrix(texts).astype(np.float32)
 
 
 class QualityScore(PipelineStep):

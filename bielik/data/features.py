@@ -1022,12 +1022,16 @@ def extract(text: str) -> dict[str, float]:
     return dict(zip(f, map(float, f.values())))  # f is in the order of FEATURES (the tests check)
 
 
+def feature_matrix(texts) -> np.ndarray:
+    """The features of each text (None counts as empty) as a float64 matrix, columns in FEATURES order."""
+    rows = [list(extract(t or "").values()) for t in texts]
+    return np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
+
+
 def extract_batch(batch: dict) -> dict[str, np.ndarray]:
     """For `datasets.Dataset.map(batched=True)`: one float64 array per feature, read from batch["text"]
     (arrays, not lists: Arrow takes them without converting every float)."""
-    rows = [list(extract(t or "").values()) for t in batch["text"]]
-    columns = np.array(rows, dtype=float).reshape(len(rows), len(FEATURES)).T.copy()
-    return dict(zip(FEATURES, columns))
+    return dict(zip(FEATURES, feature_matrix(batch["text"]).T.copy()))
 
 
 def warm_up() -> None:

@@ -6,7 +6,9 @@ taken round-robin across the books), then times:
   - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included);
   - the extract() loop in 1 and 2 forked processes, each over a contiguous share of the documents with its
     own empty cache (how datatrove's tasks run it): the extractor's own scaling, without datasets.map's
-    fixed cost of starting its pool and manager and merging the shards (about half a second here).
+    fixed cost of starting its pool and manager and merging the shards (about half a second here). Each
+    worker takes its share from the documents it inherited at the fork, as a datatrove task reads its own
+    files: sent through the pool's pipe, the second share would wait for the first to be pickled and sent.
 Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
 morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
 The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
@@ -70,11 +72,14 @@ def figures(name: str, start: tuple[float, float], docs: list[str], procs: int) 
             "mb_per_s_per_core": mb / wall / procs, "cpu_seconds": cpu, "docs_per_cpu_s": len(docs) / cpu}
 
 
-def loop(docs: list[str]) -> None:
+_DOCS: list[str] = []  # set before the forked pool starts; its workers inherit it
+
+
+def loop(share: tuple[int, int]) -> None:
     from bielik.data import features
 
     features.clear_cache()
-    for d in docs:
+    for d in _DOCS[share[0]:share[1]]:
         features.extract(d)
 
 
@@ -121,8 +126,9 @@ def main() -> None:
         assert len(out) == len(docs)
 
     fork = multiprocessing.get_context("fork")  # workers inherit the warm-up, as datasets' workers do
+    _DOCS[:] = docs
     for procs in (1, 2):
-        shares = [docs[k * len(docs) // procs:(k + 1) * len(docs) // procs] for k in range(procs)]
+        shares = [(k * len(docs) // procs, (k + 1) * len(docs) // procs) for k in range(procs)]
         t = clock()
         with fork.Pool(procs) as pool:
             pool.map(loop, shares)

@@ -8,7 +8,9 @@ taken round-robin across the books), then times:
     own empty cache (how datatrove's tasks run it): the extractor's own scaling, without datasets.map's
     fixed cost of starting its pool and manager and merging the shards (about half a second here). Each
     worker takes its share from the documents it inherited at the fork, as a datatrove task reads its own
-    files: sent through the pool's pipe, the second share would wait for the first to be pickled and sent.
+    files: sent through the pool's pipe, the second share would wait for the first to be pickled and sent;
+  - the same loops again after each worker has run its share once (a warm cache: a long task's steady state),
+    timed inside the workers from a common start (a barrier) to the last one's end, without process start.
 Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
 morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
 The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
@@ -64,8 +66,10 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), t.user + t.system + t.children_user + t.children_system
 
 
-def figures(name: str, start: tuple[float, float], docs: list[str], procs: int) -> dict:
-    wall, cpu = (b - a for a, b in zip(start, clock()))
+def figures(name: str, start: tuple[float, float], docs: list[str], procs: int,
+            measured: tuple[float, float] | None = None) -> dict:
+    """The rates of one run: from `start` to now, or from (wall, CPU) seconds measured elsewhere."""
+    wall, cpu = measured or tuple(b - a for a, b in zip(start, clock()))
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
     return {"run": name, "procs": procs, "seconds": wall, "docs_per_s": len(docs) / wall,
             "mb_per_s": mb / wall, "docs_per_s_per_core": len(docs) / wall / procs,
@@ -73,6 +77,7 @@ def figures(name: str, start: tuple[float, float], docs: list[str], procs: int) 
 
 
 _DOCS: list[str] = []  # set before the forked pool starts; its workers inherit it
+_BARRIER: list = []  # likewise: the warm runs' common start
 
 
 def loop(share: tuple[int, int]) -> None:
@@ -81,6 +86,19 @@ def loop(share: tuple[int, int]) -> None:
     features.clear_cache()
     for d in _DOCS[share[0]:share[1]]:
         features.extract(d)
+
+
+def warm_loop(share: tuple[int, int]) -> tuple[float, float, float]:
+    """Run the share once to fill this worker's cache, wait for the others, then time a second pass:
+    (start, end, CPU seconds). perf_counter is CLOCK_MONOTONIC, one clock for every process."""
+    loop(share)
+    _BARRIER[0].wait()
+    t, cpu = time.perf_counter(), time.process_time()
+    from bielik.data import features
+
+    for d in _DOCS[share[0]:share[1]]:
+        features.extract(d)
+    return t, time.perf_counter(), time.process_time() - cpu
 
 
 def main() -> None:
@@ -133,6 +151,15 @@ def main() -> None:
         with fork.Pool(procs) as pool:
             pool.map(loop, shares)
         runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", t, docs, procs))
+    for procs in (1, 2):
+        shares = [(k * len(docs) // procs, (k + 1) * len(docs) // procs) for k in range(procs)]
+        _BARRIER[:] = [fork.Barrier(procs)]
+        with fork.Pool(procs) as pool:
+            spans = pool.map(warm_loop, shares)
+        wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
+        cpu = sum(c for _, _, c in spans)
+        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", (0.0, 0.0), docs, procs,
+                            measured=(wall, cpu)))
 
     load_after = os.getloadavg()[0]
     print(f"warm-up (character table + morfeusz dictionary): {warm_up:.2f} s; "
@@ -145,9 +172,10 @@ def main() -> None:
               f"{r['docs_per_cpu_s']:11.0f}")
 
     by_name = {r["run"]: r["docs_per_s"] for r in runs}
-    print("two processes against one: datasets.map {:.2f}x, forked loops {:.2f}x".format(
+    print("two processes against one: datasets.map {:.2f}x, forked loops {:.2f}x, warm forked loops {:.2f}x".format(
         by_name["extract_dataset(num_proc=2)"] / by_name["extract_dataset(num_proc=1)"],
-        by_name["extract() loop in 2 forked processes"] / by_name["extract() loop in 1 forked process"]))
+        by_name["extract() loop in 2 forked processes"] / by_name["extract() loop in 1 forked process"],
+        by_name["warm loop in 2 forked processes"] / by_name["warm loop in 1 forked process"]))
 
     if args.json:
         head = next(r for r in runs if r["run"] == "extract_dataset(num_proc=1)")

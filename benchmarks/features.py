@@ -66,9 +66,9 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), t.user + t.system + t.children_user + t.children_system
 
 
-def figures(name: str, start: tuple[float, float], docs: list[str], procs: int,
+def figures(name: str, start: tuple[float, float] | None, docs: list[str], procs: int,
             measured: tuple[float, float] | None = None) -> dict:
-    """The rates of one run: from `start` to now, or from (wall, CPU) seconds measured elsewhere."""
+    """The rates of one run: from `start` (a clock()) to now, or from (wall, CPU) seconds measured elsewhere."""
     wall, cpu = measured or tuple(b - a for a, b in zip(start, clock()))
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
     return {"run": name, "procs": procs, "seconds": wall, "docs_per_s": len(docs) / wall,
@@ -78,6 +78,11 @@ def figures(name: str, start: tuple[float, float], docs: list[str], procs: int,
 
 _DOCS: list[str] = []  # set before the forked pool starts; its workers inherit it
 _BARRIER: list = []  # likewise: the warm runs' common start
+
+
+def shares(n: int, procs: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) shares of n documents, one per process."""
+    return [(k * n // procs, (k + 1) * n // procs) for k in range(procs)]
 
 
 def loop(share: tuple[int, int]) -> None:
@@ -146,19 +151,17 @@ def main() -> None:
     fork = multiprocessing.get_context("fork")  # workers inherit the warm-up, as datasets' workers do
     _DOCS[:] = docs
     for procs in (1, 2):
-        shares = [(k * len(docs) // procs, (k + 1) * len(docs) // procs) for k in range(procs)]
         t = clock()
         with fork.Pool(procs) as pool:
-            pool.map(loop, shares)
+            pool.map(loop, shares(len(docs), procs))
         runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", t, docs, procs))
     for procs in (1, 2):
-        shares = [(k * len(docs) // procs, (k + 1) * len(docs) // procs) for k in range(procs)]
         _BARRIER[:] = [fork.Barrier(procs)]
         with fork.Pool(procs) as pool:
-            spans = pool.map(warm_loop, shares)
+            spans = pool.map(warm_loop, shares(len(docs), procs))
         wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
         cpu = sum(c for _, _, c in spans)
-        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", (0.0, 0.0), docs, procs,
+        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", None, docs, procs,
                             measured=(wall, cpu)))
 
     load_after = os.getloadavg()[0]

@@ -66,10 +66,14 @@ def clock() -> tuple[float, float]:
     return time.perf_counter(), t.user + t.system + t.children_user + t.children_system
 
 
-def figures(name: str, start: tuple[float, float] | None, docs: list[str], procs: int,
-            measured: tuple[float, float] | None = None) -> dict:
-    """The rates of one run: from `start` (a clock()) to now, or from (wall, CPU) seconds measured elsewhere."""
-    wall, cpu = measured or tuple(b - a for a, b in zip(start, clock()))
+def since(start: tuple[float, float]) -> tuple[float, float]:
+    """(wall, CPU) seconds from `start`, a clock(), to now."""
+    return tuple(b - a for a, b in zip(start, clock()))
+
+
+def figures(name: str, spent: tuple[float, float], docs: list[str], procs: int) -> dict:
+    """The rates of one run that took `spent` = (wall, CPU) seconds."""
+    wall, cpu = spent
     mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
     return {"run": name, "procs": procs, "seconds": wall, "docs_per_s": len(docs) / wall,
             "mb_per_s": mb / wall, "docs_per_s_per_core": len(docs) / wall / procs,
@@ -85,12 +89,19 @@ def shares(n: int, procs: int) -> list[tuple[int, int]]:
     return [(k * n // procs, (k + 1) * n // procs) for k in range(procs)]
 
 
+def extract_share(share: tuple[int, int]) -> None:
+    from bielik.data import features
+
+    for d in _DOCS[share[0]:share[1]]:
+        features.extract(d)
+
+
 def loop(share: tuple[int, int]) -> None:
+    """The share with an empty token cache."""
     from bielik.data import features
 
     features.clear_cache()
-    for d in _DOCS[share[0]:share[1]]:
-        features.extract(d)
+    extract_share(share)
 
 
 def warm_loop(share: tuple[int, int]) -> tuple[float, float, float]:
@@ -99,10 +110,7 @@ def warm_loop(share: tuple[int, int]) -> tuple[float, float, float]:
     loop(share)
     _BARRIER[0].wait()
     t, cpu = time.perf_counter(), time.process_time()
-    from bielik.data import features
-
-    for d in _DOCS[share[0]:share[1]]:
-        features.extract(d)
+    extract_share(share)
     return t, time.perf_counter(), time.process_time() - cpu
 
 
@@ -133,19 +141,19 @@ def main() -> None:
     t = clock()
     for d in docs:
         features.extract(d)
-    runs.append(figures("extract() loop, empty token cache", t, docs, 1))
+    runs.append(figures("extract() loop, empty token cache", since(t), docs, 1))
     tokens_cached = len(features._CACHE)
     t = clock()
     for d in docs:
         features.extract(d)
-    runs.append(figures("extract() loop, warm token cache", t, docs, 1))
+    runs.append(figures("extract() loop, warm token cache", since(t), docs, 1))
 
     ds = datasets.Dataset.from_dict({"text": docs})
     for procs in (1, 2):
         features.clear_cache()
         t = clock()
         out = features.extract_dataset(ds, num_proc=procs)
-        runs.append(figures(f"extract_dataset(num_proc={procs})", t, docs, procs))
+        runs.append(figures(f"extract_dataset(num_proc={procs})", since(t), docs, procs))
         assert len(out) == len(docs)
 
     fork = multiprocessing.get_context("fork")  # workers inherit the warm-up, as datasets' workers do
@@ -154,15 +162,16 @@ def main() -> None:
         t = clock()
         with fork.Pool(procs) as pool:
             pool.map(loop, shares(len(docs), procs))
-        runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", t, docs, procs))
+        runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", since(t), docs,
+                            procs))
     for procs in (1, 2):
         _BARRIER[:] = [fork.Barrier(procs)]
         with fork.Pool(procs) as pool:
             spans = pool.map(warm_loop, shares(len(docs), procs))
         wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
         cpu = sum(c for _, _, c in spans)
-        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", None, docs, procs,
-                            measured=(wall, cpu)))
+        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", (wall, cpu), docs,
+                            procs))
 
     load_after = os.getloadavg()[0]
     print(f"warm-up (character table + morfeusz dictionary): {warm_up:.2f} s; "

@@ -1,18 +1,27 @@
-"""How fast is bielik.features on Polish documents? (python benchmarks/features.py [--docs N] [--json FILE])
+"""How fast is bielik.features on Polish documents? (python benchmarks/features.py [--docs N] [--rounds R] [--json F])
 
 Builds documents of about 3,000 characters from Polish novels (paragraphs joined until the size is reached,
 taken round-robin across the books), then times:
   - a plain loop of `extract()` in one process, with an empty token cache and again with a warm one;
   - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included);
-  - the extract() loop in 1 and 2 forked processes, each over a contiguous share of the documents with its
-    own empty cache (how datatrove's tasks run it): the extractor's own scaling, without datasets.map's
-    fixed cost of starting its pool and manager and merging the shards (about half a second here). Each
-    worker takes its share from the documents it inherited at the fork, as a datatrove task reads its own
-    files: sent through the pool's pipe, the second share would wait for the first to be pickled and sent;
-  - the same loops again after each worker has run its share once (a warm cache: a long task's steady state),
-    timed inside the workers from a common start (a barrier) to the last one's end, without process start.
-Each timed run starts with an empty morfeusz token cache; the one-off start-up (character table and
-morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number of processes.
+  - the extract() loop in 1 and 2 forked processes (how datatrove's tasks run it), each over a contiguous share
+    of the documents of about equal characters, taken from what it inherited at the fork, as a task reads its
+    own files: the extractor's own scaling, without datasets.map's fixed cost of starting its pool and manager
+    and merging the shards (about half a second here). Four jobs:
+      cold   each worker with an empty token cache, so the words the shares have in common are analysed once
+             in each (a short task);
+      warm   after each worker has run its share once: no word is new, the extractor without morfeusz;
+      primed after each worker has run P other documents (default 4,000, the ones after the benchmark's own):
+             a long task's steady state, its cache holding the common words, the rarer ones still new;
+      spin   a pure-Python counting loop as long as about half the cold one, no memory to speak of: what this
+             machine's two cores give to work that cannot get in each other's way.
+    Each is timed inside the workers, from a common start (a barrier) to the last one's end, so process start
+    is left out. One round runs every job with one process, then with two; there are R rounds (default 5), and
+    the table and the ratios are their medians: on a shared virtual machine one run of the same pure-Python
+    loop can take half as long again as the next.
+The plain loop's first pass and the dataset runs start with an empty morfeusz token cache; the one-off start-up
+(character table and morfeusz dictionary) is timed separately as the warm-up. "Per core" divides by the number
+of processes.
 The headline figures in the JSON (docs_per_s_per_core, mb_per_s_per_core) are the num_proc=1 dataset run.
 The load average before and after is printed: other work on the machine slows every figure. CPU seconds
 (this process and its finished workers) are printed too: on a busy machine documents per CPU second
@@ -27,6 +36,8 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
+
+import numpy as np
 
 DEFAULT_PATH = Path("/work/shared/data/polish_novels_100_pd")
 
@@ -81,12 +92,17 @@ def figures(name: str, spent: tuple[float, float], docs: list[str], procs: int) 
 
 
 _DOCS: list[str] = []  # set before the forked pool starts; its workers inherit it
-_BARRIER: list = []  # likewise: the warm runs' common start
+_PRIME: list[str] = []  # likewise: the documents the primed job runs first
+_BARRIER: list = []  # likewise: the forked runs' common start
 
 
-def shares(n: int, procs: int) -> list[tuple[int, int]]:
-    """Contiguous (start, stop) shares of n documents, one per process."""
-    return [(k * n // procs, (k + 1) * n // procs) for k in range(procs)]
+def shares(docs: list[str], procs: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) shares of the documents, one per process, of about equal characters (as a corpus
+    cut into files of equal size is): cut at equal counts, the first half of 2,000 documents here holds 18% more
+    text than the second, and the pair waits for the larger."""
+    ends = np.cumsum([len(d) for d in docs])
+    cuts = [0, *np.searchsorted(ends, [ends[-1] * k / procs for k in range(1, procs)]).tolist(), len(docs)]
+    return list(zip(cuts[:-1], cuts[1:]))
 
 
 def extract_share(share: tuple[int, int]) -> None:
@@ -96,28 +112,52 @@ def extract_share(share: tuple[int, int]) -> None:
         features.extract(d)
 
 
-def loop(share: tuple[int, int]) -> None:
-    """The share with an empty token cache."""
+SPIN_PER_CHAR = 4  # the spin job's loop steps per character of its share: about half the cold job's time here
+
+
+def spin(share: tuple[int, int]) -> None:
+    """Count, in Python, as many steps as the share's characters times SPIN_PER_CHAR."""
+    n = 0
+    for _ in range(SPIN_PER_CHAR * sum(map(len, _DOCS[share[0]:share[1]]))):
+        n += 1
+
+
+def timed(job_share: tuple[str, tuple[int, int]]) -> tuple[float, float, float]:
+    """Run a job ("cold", "warm", "primed" or "spin") on a share in a worker, from the common start of the barrier:
+    (start, end, CPU seconds). perf_counter is CLOCK_MONOTONIC, one clock for every process."""
     from bielik.data import features
 
+    job, share = job_share
     features.clear_cache()
-    extract_share(share)
-
-
-def warm_loop(share: tuple[int, int]) -> tuple[float, float, float]:
-    """Run the share once to fill this worker's cache, wait for the others, then time a second pass:
-    (start, end, CPU seconds). perf_counter is CLOCK_MONOTONIC, one clock for every process."""
-    loop(share)
+    if job == "warm":
+        extract_share(share)  # fill this worker's cache first
+    elif job == "primed":
+        for d in _PRIME:
+            features.extract(d)
     _BARRIER[0].wait()
     t, cpu = time.perf_counter(), time.process_time()
-    extract_share(share)
+    spin(share) if job == "spin" else extract_share(share)
     return t, time.perf_counter(), time.process_time() - cpu
+
+
+def forked(job: str, docs: list[str], procs: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of a job over the documents in `procs` forked workers."""
+    fork = multiprocessing.get_context("fork")  # workers inherit the warm-up and _DOCS, as datasets' workers do
+    _BARRIER[:] = [fork.Barrier(procs)]
+    with fork.Pool(procs) as pool:
+        spans = pool.map(timed, [(job, share) for share in shares(docs, procs)])
+    return max(end for _, end, _ in spans) - min(start for start, _, _ in spans), sum(c for *_, c in spans)
+
+
+JOBS = {"cold": "cold loop", "warm": "warm loop", "primed": "primed loop", "spin": "pure-Python loop"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=2000, help="number of documents (default 2000)")
     ap.add_argument("--path", type=Path, default=DEFAULT_PATH, help="folder of .txt / .txt.gz files")
+    ap.add_argument("--prime", type=int, default=4000, help="documents the primed job runs first (default 4000)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the forked runs (default 5)")
     ap.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = ap.parse_args()
 
@@ -127,9 +167,11 @@ def main() -> None:
 
     datasets.disable_caching()
     datasets.disable_progress_bars()
-    docs = documents(args.path, args.docs)
+    docs = documents(args.path, args.docs + args.prime)
+    docs, _PRIME[:] = docs[:args.docs], docs[args.docs:]
     mean_chars = sum(map(len, docs)) / len(docs)
-    print(f"{len(docs)} documents from {args.path}, {mean_chars:.0f} characters on average; {os.cpu_count()} CPUs")
+    print(f"{len(docs)} documents from {args.path}, {mean_chars:.0f} characters on average, and {len(_PRIME)} to "
+          f"prime with; {os.cpu_count()} CPUs")
     load_before = os.getloadavg()[0]
 
     t = time.perf_counter()
@@ -156,21 +198,16 @@ def main() -> None:
         runs.append(figures(f"extract_dataset(num_proc={procs})", since(t), docs, procs))
         assert len(out) == len(docs)
 
-    fork = multiprocessing.get_context("fork")  # workers inherit the warm-up, as datasets' workers do
     _DOCS[:] = docs
-    for procs in (1, 2):
-        t = clock()
-        with fork.Pool(procs) as pool:
-            pool.map(loop, shares(len(docs), procs))
-        runs.append(figures(f"extract() loop in {procs} forked process{'es' if procs > 1 else ''}", since(t), docs,
-                            procs))
-    for procs in (1, 2):
-        _BARRIER[:] = [fork.Barrier(procs)]
-        with fork.Pool(procs) as pool:
-            spans = pool.map(warm_loop, shares(len(docs), procs))
-        wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
-        cpu = sum(c for _, _, c in spans)
-        runs.append(figures(f"warm loop in {procs} forked process{'es' if procs > 1 else ''}", (wall, cpu), docs,
+    timings = {(job, procs): [] for job in JOBS for procs in (1, 2)}
+    for _ in range(args.rounds):
+        for job in JOBS:
+            for procs in (1, 2):
+                timings[job, procs].append(forked(job, docs, procs))
+    ratios = {job: [one[0] / two[0] for one, two in zip(timings[job, 1], timings[job, 2])] for job in JOBS}
+    for (job, procs), spent in timings.items():
+        median = tuple(float(np.median(x)) for x in zip(*spent))
+        runs.append(figures(f"{JOBS[job]} in {procs} forked process{'es' if procs > 1 else ''}", median, docs,
                             procs))
 
     load_after = os.getloadavg()[0]
@@ -184,17 +221,19 @@ def main() -> None:
               f"{r['docs_per_cpu_s']:11.0f}")
 
     by_name = {r["run"]: r["docs_per_s"] for r in runs}
-    print("two processes against one: datasets.map {:.2f}x, forked loops {:.2f}x, warm forked loops {:.2f}x".format(
-        by_name["extract_dataset(num_proc=2)"] / by_name["extract_dataset(num_proc=1)"],
-        by_name["extract() loop in 2 forked processes"] / by_name["extract() loop in 1 forked process"],
-        by_name["warm loop in 2 forked processes"] / by_name["warm loop in 1 forked process"]))
+    print("two processes against one: datasets.map {:.2f}x (one run)".format(
+        by_name["extract_dataset(num_proc=2)"] / by_name["extract_dataset(num_proc=1)"]))
+    for job, name in JOBS.items():
+        r = ratios[job]
+        print(f"  {name} in forked processes: {np.median(r):.2f}x, the median of {len(r)} round(s) "
+              f"({', '.join(f'{x:.2f}' for x in r)})")
 
     if args.json:
         head = next(r for r in runs if r["run"] == "extract_dataset(num_proc=1)")
         result = {"docs_per_s_per_core": head["docs_per_s_per_core"], "mb_per_s_per_core": head["mb_per_s_per_core"],
                   "docs": len(docs), "mean_chars": mean_chars, "warm_up_s": warm_up, "features": len(features.FEATURES),
                   "cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
-                  "runs": runs}
+                  "prime_docs": len(_PRIME), "rounds": args.rounds, "two_against_one": ratios, "runs": runs}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
 

@@ -3,11 +3,11 @@
 Builds documents of about 3,000 characters from Polish novels (paragraphs joined until the size is reached,
 taken round-robin across the books), then times:
   - a plain loop of `extract()` in one process, with an empty token cache and again with a warm one;
-  - `extract_dataset` with num_proc=1 and num_proc=2 (datasets caching disabled; process start included);
-  - the extract() loop in 1 and 2 forked processes (how datatrove's tasks run it), each over a contiguous share
-    of the documents of about equal characters, taken from what it inherited at the fork, as a task reads its
-    own files: the extractor's own scaling, without datasets.map's fixed cost of starting its pool and manager
-    and merging the shards (about half a second here). Four jobs:
+  - `extract_dataset` with num_proc=1 and num_proc=2 (what chapter 01 calls, through filtering.featurise:
+    feature_matrix in forked workers, their start and the matrices' return included);
+  - the extract() loop in 1 and 2 forked processes, each over a contiguous share of the documents of about
+    equal characters (features.text_shares, as feature_matrix cuts them), taken from what it inherited at the
+    fork, as a datatrove task reads its own files. Four jobs:
       cold   each worker with an empty token cache, so the words the shares have in common are analysed once
              in each (a short task);
       warm   after each worker has run its share once: no word is new, the extractor without morfeusz;
@@ -96,15 +96,6 @@ _PRIME: list[str] = []  # likewise: the documents the primed job runs first
 _BARRIER: list = []  # likewise: the forked runs' common start
 
 
-def shares(docs: list[str], procs: int) -> list[tuple[int, int]]:
-    """Contiguous (start, stop) shares of the documents, one per process, of about equal characters (as a corpus
-    cut into files of equal size is): cut at equal counts, the first half of 2,000 documents here holds 18% more
-    text than the second, and the pair waits for the larger."""
-    ends = np.cumsum([len(d) for d in docs])
-    cuts = [0, *np.searchsorted(ends, [ends[-1] * k / procs for k in range(1, procs)]).tolist(), len(docs)]
-    return list(zip(cuts[:-1], cuts[1:]))
-
-
 def extract_share(share: tuple[int, int]) -> None:
     from bielik.data import features
 
@@ -142,10 +133,12 @@ def timed(job_share: tuple[str, tuple[int, int]]) -> tuple[float, float, float]:
 
 def forked(job: str, docs: list[str], procs: int) -> tuple[float, float]:
     """(wall, CPU) seconds of a job over the documents in `procs` forked workers."""
+    from bielik.data import features
+
     fork = multiprocessing.get_context("fork")  # workers inherit the warm-up and _DOCS, as datasets' workers do
     _BARRIER[:] = [fork.Barrier(procs)]
     with fork.Pool(procs) as pool:
-        spans = pool.map(timed, [(job, share) for share in shares(docs, procs)])
+        spans = pool.map(timed, [(job, share) for share in features.text_shares(docs, procs)])
     return max(end for _, end, _ in spans) - min(start for start, _, _ in spans), sum(c for *_, c in spans)
 
 
@@ -221,7 +214,7 @@ def main() -> None:
               f"{r['docs_per_cpu_s']:11.0f}")
 
     by_name = {r["run"]: r["docs_per_s"] for r in runs}
-    print("two processes against one: datasets.map {:.2f}x (one run)".format(
+    print("two processes against one: extract_dataset {:.2f}x (one run)".format(
         by_name["extract_dataset(num_proc=2)"] / by_name["extract_dataset(num_proc=1)"]))
     for job, name in JOBS.items():
         r = ratios[job]

@@ -204,11 +204,28 @@ def test_extract_dataset_with_two_processes_matches_extract():
 
     texts = ["Ala ma kota.", "", MARKDOWN, EDGE_CASES["english"], "kot " * 50, "Zażółć gęślą jaźń!"]
     ds = datasets.Dataset.from_dict({"text": texts, "source": [f"s{i}" for i in range(len(texts))]})
-    out = F.extract_dataset(ds, num_proc=2, batch_size=2)
+    out = F.extract_dataset(ds, num_proc=2)
     assert out.column_names == ["text", "source", *FEATURES]
     assert out["source"] == ds["source"]
     for row, text in zip(out, texts):
         assert {k: row[k] for k in FEATURES} == pytest.approx(extract(text), rel=1e-12, abs=1e-12)
+
+
+def test_feature_matrix_in_two_processes_matches_one():
+    texts = ["Ala ma kota.", None, MARKDOWN, EDGE_CASES["english"], "kot " * 50, "Zażółć gęślą jaźń!"]
+    one = F.feature_matrix(texts)
+    assert one.shape == (len(texts), len(FEATURES))
+    assert F.feature_matrix(texts, num_proc=2) == pytest.approx(one, rel=1e-12, abs=1e-12)
+    assert F.feature_matrix(texts[:1], num_proc=2) == pytest.approx(one[:1], rel=1e-12, abs=1e-12)  # 1 text
+    assert F.feature_matrix([], num_proc=2).shape == (0, len(FEATURES))
+
+
+def test_text_shares_cut_at_the_nearest_boundary_and_leave_none_empty():
+    assert F.text_shares(["a"] * 4, 2) == [(0, 2), (2, 4)]
+    assert F.text_shares(["a", "a", "a" * 10], 2) == [(0, 2), (2, 3)]  # 2 | 10 is nearer to 6 | 6 than 12 | 0
+    assert F.text_shares(["a" * 10, "a", "a"], 3) == [(0, 1), (1, 2), (2, 3)]  # nearest would leave one empty
+    assert F.text_shares(["", "", ""], 2) == [(0, 1), (1, 3)]
+    assert F.text_shares(["ab"], 1) == [(0, 1)]
 
 
 # --- the reference values --------------------------------------------------------------------------------

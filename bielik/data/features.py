@@ -1022,16 +1022,54 @@ def extract(text: str) -> dict[str, float]:
     return dict(zip(f, map(float, f.values())))  # f is in the order of FEATURES (the tests check)
 
 
-def feature_matrix(texts) -> np.ndarray:
-    """The features of each text (None counts as empty) as a float64 matrix, columns in FEATURES order."""
-    rows = [list(extract(t or "").values()) for t in texts]
-    return np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
+def feature_matrix(texts, num_proc: int = 1) -> np.ndarray:
+    """The features of each text (None counts as empty) as a float64 matrix, columns in FEATURES order.
+
+    With num_proc > 1 the texts are cut into num_proc contiguous shares of about equal characters (text_shares),
+    each extracted in a worker process of the standard library's pool. Forked workers inherit the texts, the
+    loaded tables and morfeusz, so only the shares' (start, stop) go to them and only their matrices come back;
+    each keeps its own token cache, and the values do not depend on it. Where fork is not there (Windows), the
+    shares' texts are sent to the workers instead."""
+    texts = [t or "" for t in texts]
+    procs = min(num_proc, len(texts))
+    if procs <= 1:
+        rows = [list(extract(t).values()) for t in texts]
+        return np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
+    import multiprocessing
+
+    warm_up()  # once here, not once per worker
+    cuts = text_shares(texts, procs)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context().Pool(procs) as pool:
+            return np.concatenate(pool.map(feature_matrix, [texts[a:b] for a, b in cuts]))
+    _SHARED_TEXTS[:] = texts
+    try:
+        with multiprocessing.get_context("fork").Pool(procs) as pool:
+            return np.concatenate(pool.map(_share_matrix, cuts))
+    finally:
+        _SHARED_TEXTS.clear()
 
 
-def extract_batch(batch: dict) -> dict[str, np.ndarray]:
-    """For `datasets.Dataset.map(batched=True)`: one float64 array per feature, read from batch["text"]
-    (arrays, not lists: Arrow takes them without converting every float)."""
-    return dict(zip(FEATURES, feature_matrix(batch["text"]).T.copy()))
+_SHARED_TEXTS: list[str] = []  # feature_matrix's texts while its forked workers run; they inherit them
+
+
+def _share_matrix(share: tuple[int, int]) -> np.ndarray:
+    return feature_matrix(_SHARED_TEXTS[share[0]:share[1]])
+
+
+def text_shares(texts: list[str], n: int) -> list[tuple[int, int]]:
+    """n contiguous (start, stop) shares of the texts (n <= len(texts)), none empty, each cut at the text boundary
+    nearest to an equal share of the characters. A worker's time goes with its characters: cut at equal counts,
+    the first half of benchmarks/features.py's 2,000 documents holds 18% more text than the second."""
+    before = np.concatenate([[0], np.cumsum([len(t) for t in texts])])  # characters before each cut
+    cuts = [0]
+    for k in range(1, n):
+        target = before[-1] * k / n
+        cut = int(np.searchsorted(before, target))
+        if cut and target - before[cut - 1] <= before[cut] - target:
+            cut -= 1  # the nearer boundary
+        cuts.append(min(max(cut, cuts[-1] + 1), len(texts) - (n - k)))  # no share empty while texts last
+    return list(zip(cuts, [*cuts[1:], len(texts)]))
 
 
 def warm_up() -> None:
@@ -1044,17 +1082,17 @@ def warm_up() -> None:
     grow.add(cps, np.arange(3), np.arange(1, 4), np.arange(3))
 
 
-def extract_dataset(ds, num_proc: int = 1, batch_size: int = 1000):
-    """`ds` with one float column per feature added (existing columns kept). datasets spends a fixed time per
-    batch and column (167 columns), and with num_proc > 1 far more per batch, so fewer, larger batches cost less
-    (on benchmarks/features.py's documents, two processes took about a sixth less time in batches of 1,000 than
-    in batches of 256)."""
+def extract_dataset(ds, num_proc: int = 1):
+    """`ds` with one float64 column per feature added (existing columns kept), from feature_matrix(ds["text"],
+    num_proc). Not datasets.map(num_proc=...): for each call it starts a pool and a manager process, sends each
+    shard's finished table back through the manager and merges the shards, which cost about 0.6 s and 1.2 CPU
+    seconds here, so that two processes were no faster than one on benchmarks/features.py's 2,000 documents."""
     import datasets
 
-    warm_up()
-    float_features = datasets.Features({**ds.features, **{n: datasets.Value("float64") for n in FEATURES}})
-    return ds.map(extract_batch, batched=True, batch_size=batch_size, num_proc=num_proc if num_proc > 1 else None,
-                  features=float_features, desc="stylometric features")
+    matrix = feature_matrix(ds["text"], num_proc=num_proc)
+    columns = datasets.Dataset.from_dict({n: matrix[:, k] for k, n in enumerate(FEATURES)},
+                                         features=datasets.Features({n: datasets.Value("float64") for n in FEATURES}))
+    return datasets.concatenate_datasets([ds, columns], axis=1)
 
 
 def feature_table():

@@ -30,18 +30,12 @@ def labelled_set(docs: list[dict], synthetic_share: float, seed: int = 0) -> lis
 
 
 def featurise(docs, num_proc: int = 1) -> np.ndarray:
-    """The feature matrix (documents x features.FEATURES) of a list of documents or a datasets.Dataset."""
+    """The feature matrix (documents x features.FEATURES, float32) of a list of documents or a datasets.Dataset,
+    extracted in num_proc processes."""
     import datasets
 
-    ds = docs if isinstance(docs, datasets.Dataset) else datasets.Dataset.from_dict({"text": [d["text"] for d in docs]})
-    ds = features.extract_dataset(ds.select_columns(["text"]), num_proc=num_proc)
-    names = list(features.FEATURES)
-    if not len(ds):
-        return np.zeros((0, len(names)), dtype=np.float32)
-    # Arrow columns straight to numpy: reading them as ds[name] builds a Python float per value, which took
-    # longer than extracting the features (10 s against 6 s for 8,000 documents).
-    columns = ds.select_columns(names).with_format("numpy")[:]
-    return np.column_stack([columns[n] for n in names]).astype(np.float32)
+    texts = docs["text"] if isinstance(docs, datasets.Dataset) else [d["text"] for d in docs]
+    return features.feature_matrix(texts, num_proc=num_proc).astype(np.float32)
 
 
 def label_ids(docs: list[dict]) -> np.ndarray:

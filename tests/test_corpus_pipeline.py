@@ -181,6 +181,13 @@ def test_kept_and_scored_are_parquet_with_the_models_scores(ran, models):
     assert "file_path" not in json.loads(pd.read_parquet(ran / "scored" / "00000.parquet").metadata[0])
 
 
+def test_the_quality_steps_start_up_is_timed_apart_from_its_documents(ran):
+    rates = cp.throughput(ran).set_index("step")
+    assert rates.loc[cp.QualityScore.name, "start-up seconds"] > 0  # one task's imports, model and tables
+    assert rates.loc[cp.Cleanup.name, "start-up seconds"] == 0  # a step that does not time one
+    assert rates.loc[cp.QualityScore.name, "documents"] == 7
+
+
 def test_a_rerun_with_the_same_parameters_does_nothing(ran, inputs, models):
     written = {p: p.stat().st_mtime_ns for p in ran.rglob("*.parquet")}
     stats = cp.stats_table(ran)

@@ -288,8 +288,8 @@ class OtherLanguages(PipelineStep):
 
 
 def feature_matrix(texts: list[str]) -> np.ndarray:
-    """The stylometric features of each text, columns in features.FEATURES order: filtering.featurise's matrix,
-    without a datasets.Dataset per batch."""
+    """The stylometric features of each text, columns in features.FEATURES order, as float32: filtering.featurise's
+    matrix, in this task's process."""
     from bielik.data import features
 
     return features.feature_matrix(texts).astype(np.float32)
@@ -327,15 +327,15 @@ class QualityScore(PipelineStep):
         from bielik.data.filtering import add_scores
 
         # Once per task, not per document: xgboost and the model, the character tables, morfeusz's dictionary and
-        # the compiled loops (about 1.5 s in a fresh process here). Timed as its own statistic, outside the step's
-        # time, so that the step's documents/s is the rate a long task runs at (see throughput).
+        # the compiled loops (1.2-1.4 s a task here). Timed as its own statistic, outside the step's time, so that
+        # the step's documents/s is the rate a long task runs at (see throughput).
         t0 = time.perf_counter()
-        self.model
+        model = self.model
         features.warm_up()
         self.stat_update(START_UP, value=time.perf_counter() - t0, unit="task")
         for batch in batched(data, self.batch_size):
             with self.track_time("batch"):
-                proba = self.model.predict_proba(feature_matrix([d.text for d in batch]))
+                proba = model.predict_proba(feature_matrix([d.text for d in batch]))
                 for doc, scores in zip(batch, add_scores([{} for _ in batch], proba, self.threshold)):
                     doc.metadata.update(scores)
                     self.stat_update(StatHints.total)

@@ -13,7 +13,7 @@ taken round-robin across the books), then times:
       warm   after each worker has run its share once: no word is new, the extractor without morfeusz;
       primed after each worker has run P other documents (default 4,000, the ones after the benchmark's own):
              a long task's steady state, its cache holding the common words, the rarer ones still new;
-      spin   a pure-Python counting loop as long as about half the cold one, no memory to speak of: what this
+      spin   a pure-Python counting loop a third as long as the cold one, no memory to speak of: what this
              machine's two cores give to work that cannot get in each other's way.
     Each is timed inside the workers, from a common start (a barrier) to the last one's end, so process start
     is left out. One round runs every job with one process, then with two; there are R rounds (default 5), and
@@ -103,7 +103,7 @@ def extract_share(share: tuple[int, int]) -> None:
         features.extract(d)
 
 
-SPIN_PER_CHAR = 4  # the spin job's loop steps per character of its share: about half the cold job's time here
+SPIN_PER_CHAR = 4  # the spin job's loop steps per character of its share: about a third of the cold job's time here
 
 
 def spin(share: tuple[int, int]) -> None:

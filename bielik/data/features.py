@@ -1037,11 +1037,11 @@ def feature_matrix(texts, num_proc: int = 1) -> np.ndarray:
         return np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
     import multiprocessing
 
-    warm_up()  # once here, not once per worker
     cuts = text_shares(texts, procs)
     if "fork" not in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context().Pool(procs) as pool:
             return np.concatenate(pool.map(feature_matrix, [texts[a:b] for a, b in cuts]))
+    warm_up()  # once here, inherited by every forked worker
     _SHARED_TEXTS[:] = texts
     try:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
